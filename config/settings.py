@@ -1,0 +1,61 @@
+"""Every setting flowpool reads, from `FLOWPOOL_*` environment variables.
+
+Settings are read when `get_settings()` is first called, never at import time, so a
+test or a CLI flag can set the environment first.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_API_PORT = 4300
+DEFAULT_EMBEDDED_REDIS_PORT = 4301
+
+
+class Settings(BaseSettings):
+    """flowpool's settings; each field is `FLOWPOOL_<FIELD>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="FLOWPOOL_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".flowpool")
+    api_url: str = f"http://127.0.0.1:{DEFAULT_API_PORT}/api"
+    api_key: str | None = None
+    database_url: str | None = None
+    redis_url: str | None = None
+    embedded_redis_port: int = DEFAULT_EMBEDDED_REDIS_PORT
+
+    # dispatcher / scheduler timings
+    dispatch_interval_s: float = 2.0
+    claim_timeout_s: float = 30.0
+    late_after_s: float = 15.0
+    crash_after_s: float = 30.0
+
+    # worker timings
+    heartbeat_interval_s: float = 5.0
+    cancel_grace_s: float = 10.0
+
+    # client behaviour
+    http_timeout_s: float = 30.0
+    http_retry_for_s: float = 60.0
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.home / "flowpool.db"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reload_settings() -> Settings:
+    """Forget the cached settings (after the environment changed) and read them again."""
+    get_settings.cache_clear()
+    return get_settings()

@@ -1,0 +1,26 @@
+"""What routes receive: the database, the scheduler's doorbell, the clock."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from fastapi import Request
+
+from ..store.database import Database
+from ..wakeup import Doorbell
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_doorbell(request: Request) -> Doorbell | None:
+    return request.app.state.doorbell
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def ring(doorbell: Doorbell | None, reason: str) -> None:
+    if doorbell is not None:
+        doorbell.ring(reason)

@@ -1,0 +1,55 @@
+"""Routes for deployments, and for creating runs of them."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from ..jobs import validate_job_variables
+from ..models import Deployment, DeploymentCreate, FlowRun, FlowRunCreate
+from ..store import deployments as store
+from ..store import flow_runs as runs_store
+from ..store.database import Database
+from ..store.work_pools import read_work_pool, read_work_queue
+from ..wakeup import Doorbell
+from .dependencies import get_db, get_doorbell, ring, utcnow
+
+router = APIRouter(prefix="/deployments", tags=["deployments"])
+
+
+@router.put("")
+def upsert_deployment(request: DeploymentCreate, db: Database = Depends(get_db)) -> Deployment:
+    with db.begin() as conn:
+        pool = read_work_pool(conn, request.work_pool_name)
+        validate_job_variables(pool.base_job_template, request.job_variables)
+        if request.work_queue_name:
+            read_work_queue(conn, pool.name, request.work_queue_name)
+        return store.upsert_deployment(conn, request, utcnow())
+
+
+@router.get("")
+def list_deployments(work_pool: str | None = None, db: Database = Depends(get_db)) -> list[Deployment]:
+    with db.connect() as conn:
+        return store.list_deployments(conn, work_pool)
+
+
+@router.get("/name/{flow_name}/{name}")
+def read_deployment_by_name(flow_name: str, name: str, db: Database = Depends(get_db)) -> Deployment:
+    with db.connect() as conn:
+        return store.read_deployment(conn, flow_name, name)
+
+
+@router.get("/{deployment_id}")
+def read_deployment(deployment_id: str, db: Database = Depends(get_db)) -> Deployment:
+    with db.connect() as conn:
+        return store.read_deployment_by_id(conn, deployment_id)
+
+
+@router.post("/name/{flow_name}/{name}/runs", status_code=201)
+def create_flow_run(flow_name: str, name: str, request: FlowRunCreate,
+                    db: Database = Depends(get_db),
+                    doorbell: Doorbell | None = Depends(get_doorbell)) -> FlowRun:
+    with db.begin() as conn:
+        deployment = store.read_deployment(conn, flow_name, name)
+        pool = read_work_pool(conn, deployment.work_pool_name)
+        run = runs_store.create_flow_run(conn, deployment, pool, request, utcnow())
+    ring(doorbell, "run created")
+    return run

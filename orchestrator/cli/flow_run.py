@@ -1,0 +1,105 @@
+"""`flowpool flow-run ...`"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import typer
+
+from ..client import FlowpoolClient
+from ..errors import FieldError, InvalidInput
+from ..models import FlowRunDetail
+from ..states import FINAL_STATES
+from .common import client
+from .output import OUTPUT_OPTION, Output, format_cell, print_fields, print_table, show
+
+app = typer.Typer(help="Flow runs: their states, results and logs.", no_args_is_help=True)
+POLL_INTERVAL_S = 0.2
+
+
+@app.command("ls")
+def ls(state: str = typer.Option(None, help="only runs in this state, e.g. COMPLETED"),
+       deployment: str = typer.Option(None, help="only runs of FLOW/DEPLOYMENT"),
+       pool: str = typer.Option(None, "--pool", help="only runs of this work pool"),
+       limit: int = typer.Option(50), output: Output = OUTPUT_OPTION) -> None:
+    """List flow runs, newest first."""
+    with client() as api:
+        deployment_id = api.read_deployment(deployment).id if deployment else None
+        runs = api.list_flow_runs(state.upper() if state else None, deployment_id, pool, limit)
+    show(runs, output, lambda rs: print_table(
+        [r.model_dump() for r in rs],
+        ["id", "name", "deployment_name", "state_name", "attempt", "scheduled_time", "end_time"]))
+
+
+@app.command("inspect")
+def inspect(run_id: str, output: Output = OUTPUT_OPTION) -> None:
+    """Show a flow run: state history, parameters, worker and result."""
+    with client() as api:
+        run = api.read_flow_run(run_id)
+    show(run, output, print_run)
+
+
+def print_run(run: FlowRunDetail) -> None:
+    result = run.result if not run.result_is_repr else f"{run.result} (repr)"
+    print_fields([
+        ("id", run.id), ("name", run.name),
+        ("deployment", f"{run.flow_name}/{run.deployment_name}"),
+        ("work pool", f"{run.work_pool_name} (queue {run.work_queue_name})"),
+        ("state", f"{run.state_name} ({run.state_type.value})"),
+        ("message", run.state_message), ("attempt", run.attempt), ("worker", run.worker_name),
+        ("scheduled", run.scheduled_time), ("started", run.start_time), ("ended", run.end_time),
+        ("parameters", run.parameters), ("job variables", run.job_variables),
+        ("result", json.dumps(result) if not run.result_is_repr else result)])
+    typer.echo("\nstate history:")
+    print_table([h.model_dump() for h in run.history],
+                ["timestamp", "type", "name", "attempt", "message"])
+
+
+@app.command("logs")
+def logs(run_id: str, follow: bool = typer.Option(False, "--follow", "-f",
+                                                  help="keep printing until the run is final"),
+         output: Output = OUTPUT_OPTION) -> None:
+    """Print a flow run's logs."""
+    with client() as api:
+        for entry in iterate_logs(api, run_id, follow):
+            if output is Output.json:
+                typer.echo(entry.model_dump_json())
+            else:
+                level = logging.getLevelName(entry.level)
+                typer.echo(f"{format_cell(entry.timestamp)} {level:<7} {entry.message}")
+
+
+def iterate_logs(api: FlowpoolClient, run_id: str, follow: bool):
+    after = 0
+    while True:
+        final = api.read_flow_run(run_id).state_type in FINAL_STATES if follow else True
+        batch = api.read_logs(run_id, after)
+        yield from batch
+        if batch:
+            after = batch[-1].id
+            continue
+        if final:
+            return
+        time.sleep(POLL_INTERVAL_S)
+
+
+def watch_run(api: FlowpoolClient, run_id: str, timeout_s: float | None,
+              quiet: bool = False) -> FlowRunDetail:
+    """Wait for the run's final state, printing each state it passes through."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    seen = None
+    while True:
+        run = api.read_flow_run(run_id)
+        if run.state_name != seen and not quiet:
+            typer.echo(f"{format_cell(run.updated)} {run.state_name}"
+                       + (f": {run.state_message}" if run.state_message else ""))
+            seen = run.state_name
+        if run.state_type in FINAL_STATES:
+            if not quiet and run.state_type.value == "COMPLETED":
+                typer.echo(f"Result: {json.dumps(run.result) if not run.result_is_repr else run.result}")
+            return run
+        if deadline is not None and time.monotonic() > deadline:
+            raise InvalidInput(f"flow run {run_id} is still {run.state_name} after {timeout_s}s",
+                               [FieldError("--timeout", "wait longer, or follow its logs")])
+        time.sleep(POLL_INTERVAL_S)

@@ -1,0 +1,21 @@
+"""`flowpool worker start`"""
+from __future__ import annotations
+
+import typer
+
+from config.settings import get_settings
+
+app = typer.Typer(help="Workers: execute the runs of one work pool.", no_args_is_help=True)
+
+
+@app.command("start")
+def start(pool: str = typer.Option(..., "--pool", "-p", help="the work pool to serve"),
+          limit: int = typer.Option(4, "--limit", "-l", min=1, help="at most this many runs at once"),
+          name: str = typer.Option(None, "--name", "-n", help="defaults to HOST-PID"),
+          work_queue: list[str] = typer.Option(None, "--work-queue", "-q",
+                                               help="serve only these queues (repeatable)"),
+          type: str = typer.Option(None, "--type", "-t", help="refuse to start unless the pool is of this type")) -> None:
+    """Start a worker for a work pool (a Celery worker consuming its queues in priority order)."""
+    from workers.main import start_worker
+
+    raise typer.Exit(start_worker(get_settings(), pool, limit, name, work_queue, type))

@@ -1,0 +1,160 @@
+"""The HTTP client of the flowpool API, used by the CLI, the workers and the engine.
+
+Connection failures and 502/503/504 answers are retried with backoff for `retry_for_s`
+seconds (workers and engines keep trying through an API restart; the CLI fails fast).
+Error answers become the same FlowpoolError classes the server raised.
+"""
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import httpx
+
+from .errors import (AlreadyExists, ApiUnavailable, FieldError, FlowpoolError, InvalidInput,
+                     NotFound, StateRejected)
+from .models import (ClaimedRun, ClaimRequest, Deployment, DeploymentCreate, FlowRun,
+                     FlowRunCreate, FlowRunDetail, Log, LogCreate, StateProposal, WorkPool,
+                     WorkPoolCreate, WorkQueue)
+
+RETRIED_STATUSES = {502, 503, 504}
+ERRORS_BY_STATUS = {404: NotFound, 409: StateRejected, 422: InvalidInput}
+
+
+class FlowpoolClient:
+    def __init__(self, api_url: str, timeout_s: float = 30.0, retry_for_s: float = 0.0,
+                 api_key: str | None = None):
+        self.api_url = api_url.rstrip("/")
+        self.retry_for_s = retry_for_s
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(base_url=self.api_url, timeout=timeout_s, headers=headers)
+
+    @classmethod
+    def from_settings(cls, retry_for_s: float | None = None) -> "FlowpoolClient":
+        from config.settings import get_settings
+
+        s = get_settings()
+        return cls(s.api_url, s.http_timeout_s,
+                   s.http_retry_for_s if retry_for_s is None else retry_for_s, s.api_key)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "FlowpoolClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- transport ---------------------------------------------------------------------
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        deadline = time.monotonic() + self.retry_for_s
+        delay = 0.1
+        while True:
+            try:
+                response = self._http.request(method, path, **kwargs)
+                if response.status_code not in RETRIED_STATUSES:
+                    return self._decode(response)
+                failure = f"HTTP {response.status_code}"
+            except httpx.TransportError as exc:
+                failure = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() + delay > deadline:
+                raise ApiUnavailable(
+                    f"cannot reach the flowpool API at {self.api_url} ({failure}); start it with"
+                    " `flowpool server start`, or point FLOWPOOL_API_URL at it")
+            time.sleep(delay * (1 + random.random() / 2))
+            delay = min(delay * 2, 5.0)
+
+    @staticmethod
+    def _decode(response: httpx.Response) -> Any:
+        if response.is_success:
+            return response.json() if response.content else None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"detail": response.text}
+        message = body.get("detail") if isinstance(body.get("detail"), str) else str(body)
+        errors = [FieldError(e.get("field", ""), e.get("message", "")) for e in body.get("errors", [])]
+        error_class = ERRORS_BY_STATUS.get(response.status_code, FlowpoolError)
+        if response.status_code == 409 and message and "already exists" in message:
+            error_class = AlreadyExists
+        raise error_class(message, errors)
+
+    # -- work pools --------------------------------------------------------------------
+    def create_work_pool(self, request: WorkPoolCreate) -> WorkPool:
+        return WorkPool(**self._request("POST", "/work_pools", json=request.model_dump(mode="json")))
+
+    def list_work_pools(self) -> list[WorkPool]:
+        return [WorkPool(**p) for p in self._request("GET", "/work_pools")]
+
+    def read_work_pool(self, name: str) -> WorkPool:
+        return WorkPool(**self._request("GET", f"/work_pools/{name}"))
+
+    def list_work_queues(self, pool_name: str) -> list[WorkQueue]:
+        return [WorkQueue(**q) for q in self._request("GET", f"/work_pools/{pool_name}/queues")]
+
+    # -- deployments -------------------------------------------------------------------
+    def upsert_deployment(self, request: DeploymentCreate) -> Deployment:
+        return Deployment(**self._request("PUT", "/deployments", json=request.model_dump(mode="json")))
+
+    def list_deployments(self, work_pool: str | None = None) -> list[Deployment]:
+        params = {"work_pool": work_pool} if work_pool else {}
+        return [Deployment(**d) for d in self._request("GET", "/deployments", params=params)]
+
+    def read_deployment(self, full_name: str) -> Deployment:
+        flow_name, name = split_deployment_name(full_name)
+        return Deployment(**self._request("GET", f"/deployments/name/{flow_name}/{name}"))
+
+    def read_deployment_by_id(self, deployment_id: str) -> Deployment:
+        return Deployment(**self._request("GET", f"/deployments/{deployment_id}"))
+
+    def create_flow_run(self, full_name: str, request: FlowRunCreate) -> FlowRun:
+        flow_name, name = split_deployment_name(full_name)
+        return FlowRun(**self._request("POST", f"/deployments/name/{flow_name}/{name}/runs",
+                                       json=request.model_dump(mode="json")))
+
+    # -- flow runs ---------------------------------------------------------------------
+    def list_flow_runs(self, state: str | None = None, deployment_id: str | None = None,
+                       work_pool: str | None = None, limit: int = 100) -> list[FlowRun]:
+        params = {k: v for k, v in dict(state=state, deployment_id=deployment_id,
+                                         work_pool=work_pool, limit=limit).items() if v}
+        return [FlowRun(**r) for r in self._request("GET", "/flow_runs", params=params)]
+
+    def read_flow_run(self, run_id: str) -> FlowRunDetail:
+        return FlowRunDetail(**self._request("GET", f"/flow_runs/{run_id}"))
+
+    def claim_flow_run(self, run_id: str, token: str, worker_name: str) -> ClaimedRun | None:
+        """The run, if this token's claim won; None when the token is stale or already used."""
+        body = ClaimRequest(token=token, worker_name=worker_name).model_dump()
+        try:
+            return ClaimedRun(**self._request("POST", f"/flow_runs/{run_id}/claim", json=body))
+        except (StateRejected, NotFound):
+            return None
+
+    def set_state(self, run_id: str, proposal: StateProposal) -> FlowRun:
+        return FlowRun(**self._request("POST", f"/flow_runs/{run_id}/state",
+                                       json=proposal.model_dump(mode="json")))
+
+    def send_logs(self, run_id: str, entries: list[LogCreate]) -> None:
+        self._request("POST", f"/flow_runs/{run_id}/logs",
+                      json=[e.model_dump(mode="json") for e in entries])
+
+    def read_logs(self, run_id: str, after: int = 0, limit: int = 1000) -> list[Log]:
+        return [Log(**entry) for entry in self._request(
+            "GET", f"/flow_runs/{run_id}/logs", params={"after": after, "limit": limit})]
+
+    # -- server ------------------------------------------------------------------------
+    def health(self) -> dict:
+        return self._request("GET", "/health")
+
+    def broker_url(self) -> str | None:
+        return self._request("GET", "/broker").get("redis_url")
+
+
+def split_deployment_name(full_name: str) -> tuple[str, str]:
+    flow_name, sep, name = full_name.partition("/")
+    if not sep or not flow_name or not name or "/" in name:
+        raise InvalidInput(f"deployment {full_name!r} is not of the form FLOW/DEPLOYMENT", [
+            FieldError("deployment", "name it as FLOW/DEPLOYMENT, e.g. get-repo-info/my-deployment")])
+    return flow_name, name

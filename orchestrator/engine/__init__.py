@@ -1,0 +1,1 @@
+"""Runs one flow run inside its infrastructure: `python -m orchestrator.engine RUN_ID`."""

@@ -1,0 +1,100 @@
+"""The engine: fetch the run, run the pull steps, load the flow, call it, report the outcome.
+
+It reports with the attempt's dispatch token, so a stale attempt can never overwrite a newer
+one. A failure of the flow ends FAILED with its traceback in the run's logs; the engine exits
+0 whenever it managed to report, and the worker reports CRASHED when it did not.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from ..client import FlowpoolClient
+from ..entrypoints import load_flow
+from ..errors import FlowpoolError
+from ..models import StateProposal
+from ..parameters import coerce_parameters
+from ..states import StateType
+from .logs import LogShipper, capture_output
+
+log = logging.getLogger("flowpool.engine")
+RESULT_REPR_LIMIT = 2000
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m orchestrator.engine RUN_ID", file=sys.stderr)
+        return 2
+    run_id, token = argv[0], os.environ.get("FLOWPOOL_RUN_TOKEN")
+    _die_with_parent()
+    client = FlowpoolClient.from_settings()
+    shipper = LogShipper(client, run_id).start()
+    out, err = capture_output(shipper)
+    try:
+        proposal = execute(client, run_id)
+    finally:
+        out.close_partial()
+        err.close_partial()
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        shipper.close()
+    proposal = proposal.model_copy(update={"token": token})
+    try:
+        client.set_state(run_id, proposal)
+    except FlowpoolError as exc:
+        print(f"flowpool: could not report {proposal.type.value} for run {run_id}: {exc}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def execute(client: FlowpoolClient, run_id: str) -> StateProposal:
+    """Run the flow; the outcome as the state to propose."""
+    try:
+        run = client.read_flow_run(run_id)
+        deployment = client.read_deployment_by_id(run.deployment_id)
+        log.info("flow run %s (%s, attempt %d) starting", run_id, deployment.full_name, run.attempt)
+        flow = load_flow(deployment.entrypoint, Path.cwd())
+        parameters = coerce_parameters(flow.fn, run.parameters)
+    except FlowpoolError as exc:
+        log.error("flow run %s could not start: %s", run_id, exc)
+        return StateProposal(type=StateType.FAILED, message=str(exc))
+    try:
+        result = flow.fn(**parameters)
+    except BaseException as exc:  # noqa: BLE001 - any failure of user code is the run's failure
+        log.error("flow run %s failed:\n%s", run_id, traceback.format_exc().rstrip())
+        return StateProposal(type=StateType.FAILED, message=f"{type(exc).__name__}: {exc}")
+    log.info("flow run %s completed", run_id)
+    value, is_repr = storable_result(result)
+    return StateProposal(type=StateType.COMPLETED, result=value, result_is_repr=is_repr)
+
+
+def storable_result(result: Any) -> tuple[Any, bool]:
+    """A JSON-serializable result as itself; anything else as its repr, truncated."""
+    try:
+        json.dumps(result, allow_nan=False)
+        return result, False
+    except (TypeError, ValueError):
+        return repr(result)[:RESULT_REPR_LIMIT], True
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process if the worker that launched it dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        expected_parent = os.environ.get("FLOWPOOL_SUPERVISOR_PID")
+        if expected_parent and os.getppid() != int(expected_parent):
+            os._exit(1)  # the worker died before we asked
+    except OSError:
+        pass

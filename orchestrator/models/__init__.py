@@ -1,0 +1,15 @@
+"""pydantic models: the single definition of every object, over HTTP and on the broker."""
+from .base import Model, new_id, utcnow
+from .deployments import Deployment, DeploymentCreate
+from .flow_runs import (ClaimedRun, ClaimRequest, FlowRun, FlowRunCreate, FlowRunDetail,
+                        StateProposal, StateRecord)
+from .logs import Log, LogCreate
+from .messages import DispatchMessage
+from .work_pools import DEFAULT_QUEUE, WorkPool, WorkPoolCreate, WorkQueue, WorkQueueCreate
+
+__all__ = [
+    "ClaimedRun", "ClaimRequest", "DEFAULT_QUEUE", "Deployment", "DeploymentCreate",
+    "DispatchMessage", "FlowRun", "FlowRunCreate", "FlowRunDetail", "Log", "LogCreate", "Model",
+    "StateProposal", "StateRecord", "WorkPool", "WorkPoolCreate", "WorkQueue", "WorkQueueCreate",
+    "new_id", "utcnow",
+]

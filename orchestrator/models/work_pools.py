@@ -1,0 +1,50 @@
+"""Work pools (an infrastructure type and its base job template) and their work queues."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .base import Model, Name
+
+WorkerType = Literal["process", "docker", "kubernetes"]
+DEFAULT_QUEUE = "default"
+
+
+class WorkPoolCreate(Model):
+    name: Name
+    type: WorkerType
+    description: str | None = None
+    base_job_template: dict[str, Any] | None = None
+    concurrency_limit: int | None = Field(default=None, ge=0)
+
+
+class WorkPool(Model):
+    id: str
+    name: str
+    type: WorkerType
+    description: str | None = None
+    base_job_template: dict[str, Any]
+    concurrency_limit: int | None = None
+    paused: bool = False
+    created: datetime
+    updated: datetime
+
+
+class WorkQueueCreate(Model):
+    name: Name
+    priority: int = Field(default=1, ge=1)
+    concurrency_limit: int | None = Field(default=None, ge=0)
+    description: str | None = None
+
+
+class WorkQueue(Model):
+    id: str
+    work_pool_name: str
+    name: str
+    priority: int
+    concurrency_limit: int | None = None
+    paused: bool = False
+    description: str | None = None
+    created: datetime

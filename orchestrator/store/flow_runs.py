@@ -1,0 +1,145 @@
+"""Flow runs in the database, and `set_state`: the one function that changes a run's state.
+
+Every change is judged by `states.decide` and written as one compare-and-set on the run's
+(state, dispatch token), so two writers can never both win.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import FieldError, InvalidInput, NotFound, StateRejected
+from ..jobs import validate_job_variables
+from ..models import (Deployment, FlowRun, FlowRunCreate, FlowRunDetail, StateProposal,
+                      StateRecord, WorkPool, new_id)
+from ..parameters import validate_against_schema
+from ..states import DEFAULT_NAMES, FINAL_STATES, Origin, StateType, decide
+from .tables import flow_run_states, flow_runs
+from .work_pools import read_work_queue
+
+RESULT_REPR_LIMIT = 2000
+
+
+def create_flow_run(conn: sa.Connection, deployment: Deployment, pool: WorkPool,
+                    request: FlowRunCreate, now: datetime,
+                    idempotency_key: str | None = None) -> FlowRun:
+    """A SCHEDULED run of `deployment`; parameters and job variables are validated first."""
+    parameters = {**deployment.parameters, **request.parameters}
+    if deployment.enforce_parameter_schema:
+        validate_against_schema(parameters, deployment.parameter_schema)
+    validate_job_variables(pool.base_job_template, request.job_variables, "job_variable")
+    queue_name = request.work_queue_name or deployment.work_queue_name
+    read_work_queue(conn, pool.name, queue_name)
+    ident = new_id()
+    values = dict(
+        id=ident, name=request.name or f"{deployment.flow_name}-{ident[:8]}",
+        flow_name=deployment.flow_name, deployment_id=deployment.id,
+        deployment_name=deployment.name, work_pool_name=pool.name, work_queue_name=queue_name,
+        parameters=parameters, job_variables=request.job_variables,
+        tags=sorted(set(deployment.tags) | set(request.tags)),
+        state_type=StateType.SCHEDULED.value, state_name=DEFAULT_NAMES[StateType.SCHEDULED],
+        state_message=None, state_changed=now, attempt=0, dispatch_token=None,
+        scheduled_time=request.scheduled_time or now, idempotency_key=idempotency_key,
+        result_is_repr=False, created=now, updated=now)
+    conn.execute(flow_runs.insert().values(**values))
+    _record_state(conn, ident, StateType.SCHEDULED, values["state_name"], None, 0, now)
+    return FlowRun.model_validate(values)
+
+
+def read_flow_run(conn: sa.Connection, run_id: str) -> FlowRun:
+    row = conn.execute(sa.select(flow_runs).where(flow_runs.c.id == run_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"flow run {run_id} does not exist", [FieldError(
+            "flow_run", "see `flowpool flow-run ls` for the runs there are")])
+    return FlowRun.model_validate(dict(row))
+
+
+def read_flow_run_detail(conn: sa.Connection, run_id: str) -> FlowRunDetail:
+    run = read_flow_run(conn, run_id)
+    return FlowRunDetail(**run.model_dump(), history=read_state_history(conn, run_id))
+
+
+def read_state_history(conn: sa.Connection, run_id: str) -> list[StateRecord]:
+    query = (sa.select(flow_run_states).where(flow_run_states.c.flow_run_id == run_id)
+             .order_by(flow_run_states.c.id))
+    return [StateRecord(type=row["type"], name=row["name"], message=row["message"],
+                        timestamp=row["timestamp"], attempt=row["attempt"])
+            for row in conn.execute(query).mappings()]
+
+
+def list_flow_runs(conn: sa.Connection, state: StateType | None = None,
+                   deployment_id: str | None = None, work_pool_name: str | None = None,
+                   limit: int = 100) -> list[FlowRun]:
+    query = sa.select(flow_runs).order_by(flow_runs.c.created.desc()).limit(limit)
+    if state:
+        query = query.where(flow_runs.c.state_type == state.value)
+    if deployment_id:
+        query = query.where(flow_runs.c.deployment_id == deployment_id)
+    if work_pool_name:
+        query = query.where(flow_runs.c.work_pool_name == work_pool_name)
+    return [FlowRun.model_validate(dict(row)) for row in conn.execute(query).mappings()]
+
+
+def set_state(conn: sa.Connection, run_id: str, proposal: StateProposal, origin: Origin,
+              now: datetime, worker_name: str | None = None,
+              scheduled_time: datetime | None = None) -> FlowRun:
+    """Apply `proposal` if the rules accept it; raise StateRejected otherwise."""
+    run = read_flow_run(conn, run_id)
+    decision = decide(run.state_type, proposal.type, origin,
+                      token_matches=proposal.token is not None
+                      and proposal.token == run.dispatch_token)
+    if not decision.accepted:
+        raise StateRejected(f"flow run {run_id} is {run.state_type.value}: {decision.reason}")
+    values = _state_values(run, proposal, now, decision.rule.issues_token, worker_name)
+    if scheduled_time is not None:
+        values["scheduled_time"] = scheduled_time
+    token_now = (flow_runs.c.dispatch_token.is_(None) if run.dispatch_token is None
+                 else flow_runs.c.dispatch_token == run.dispatch_token)
+    result = conn.execute(flow_runs.update().where(
+        flow_runs.c.id == run_id, flow_runs.c.state_type == run.state_type.value, token_now,
+    ).values(**values))
+    if result.rowcount != 1:
+        raise StateRejected(f"flow run {run_id} changed state concurrently; nothing written")
+    _record_state(conn, run_id, proposal.type, values["state_name"], proposal.message,
+                  values.get("attempt", run.attempt), now)
+    return run.model_copy(update=values)
+
+
+def _state_values(run: FlowRun, proposal: StateProposal, now: datetime, issues_token: bool,
+                  worker_name: str | None) -> dict[str, Any]:
+    to = proposal.type
+    values: dict[str, Any] = dict(state_type=to.value, state_name=proposal.name or DEFAULT_NAMES[to],
+                                  state_message=proposal.message, state_changed=now, updated=now)
+    if issues_token:
+        values["dispatch_token"] = new_id()
+    if to is StateType.RUNNING:
+        values["attempt"] = run.attempt + 1
+        values["worker_name"] = worker_name
+        values["start_time"] = run.start_time or now
+    if to in FINAL_STATES:
+        values["end_time"] = now
+    if to is StateType.COMPLETED:
+        values["result"], values["result_is_repr"] = _storable_result(proposal)
+    return values
+
+
+def _storable_result(proposal: StateProposal) -> tuple[Any, bool]:
+    if proposal.result_is_repr and isinstance(proposal.result, str):
+        return proposal.result[:RESULT_REPR_LIMIT], True
+    return proposal.result, proposal.result_is_repr
+
+
+def _record_state(conn: sa.Connection, run_id: str, state: StateType, name: str,
+                  message: str | None, attempt: int, now: datetime) -> None:
+    conn.execute(flow_run_states.insert().values(flow_run_id=run_id, type=state.value, name=name,
+                                                 message=message, attempt=attempt, timestamp=now))
+
+
+def parse_state_type(state: str) -> StateType:
+    try:
+        return StateType(state.upper())
+    except ValueError:
+        known = ", ".join(s.value for s in StateType)
+        raise InvalidInput(f"unknown state {state!r}", [FieldError("state", f"use one of: {known}")])

@@ -1,0 +1,134 @@
+"""The database schema: SQLAlchemy Core tables, on SQLite and PostgreSQL alike."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+metadata = sa.MetaData()
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored as naive UTC, returned timezone-aware (SQLite has no time zones)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+work_pools = sa.Table(
+    "work_pools", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("base_job_template", sa.JSON, nullable=False),
+    sa.Column("concurrency_limit", sa.Integer),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+)
+
+work_queues = sa.Table(
+    "work_queues", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("work_pool_name", sa.String(100), sa.ForeignKey("work_pools.name", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False, default=1),
+    sa.Column("concurrency_limit", sa.Integer),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
+    sa.Column("description", sa.Text),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("work_pool_name", "name", name="uq_work_queue_name"),
+)
+
+deployments = sa.Table(
+    "deployments", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("flow_name", sa.String(100), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("entrypoint", sa.Text, nullable=False),
+    sa.Column("path", sa.Text),
+    sa.Column("description", sa.Text),
+    sa.Column("version", sa.String(100)),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("parameters", sa.JSON, nullable=False),
+    sa.Column("parameter_schema", sa.JSON, nullable=False),
+    sa.Column("enforce_parameter_schema", sa.Boolean, nullable=False, default=True),
+    sa.Column("work_pool_name", sa.String(100), nullable=False),
+    sa.Column("work_queue_name", sa.String(100), nullable=False),
+    sa.Column("job_variables", sa.JSON, nullable=False),
+    sa.Column("pull_steps", sa.JSON),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("flow_name", "name", name="uq_deployment_name"),
+)
+
+flow_runs = sa.Table(
+    "flow_runs", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("flow_name", sa.String(100), nullable=False),
+    sa.Column("deployment_id", sa.String(36), sa.ForeignKey("deployments.id", ondelete="SET NULL")),
+    sa.Column("deployment_name", sa.String(100)),
+    sa.Column("work_pool_name", sa.String(100), nullable=False),
+    sa.Column("work_queue_name", sa.String(100), nullable=False),
+    sa.Column("parameters", sa.JSON, nullable=False),
+    sa.Column("job_variables", sa.JSON, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("state_type", sa.String(16), nullable=False),
+    sa.Column("state_name", sa.String(50), nullable=False),
+    sa.Column("state_message", sa.Text),
+    sa.Column("state_changed", UTCDateTime, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False, default=0),
+    sa.Column("dispatch_token", sa.String(36)),
+    sa.Column("scheduled_time", UTCDateTime, nullable=False),
+    sa.Column("start_time", UTCDateTime),
+    sa.Column("end_time", UTCDateTime),
+    sa.Column("worker_name", sa.String(200)),
+    sa.Column("result", sa.JSON),
+    sa.Column("result_is_repr", sa.Boolean, nullable=False, default=False),
+    sa.Column("idempotency_key", sa.String(300), unique=True),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+)
+# The dispatcher reads only waiting and slot-holding runs; these keep history off its path.
+sa.Index("ix_flow_runs_state_scheduled", flow_runs.c.state_type, flow_runs.c.scheduled_time)
+sa.Index("ix_flow_runs_pool_state", flow_runs.c.work_pool_name, flow_runs.c.state_type)
+sa.Index("ix_flow_runs_deployment_state", flow_runs.c.deployment_id, flow_runs.c.state_type)
+sa.Index("ix_flow_runs_created", flow_runs.c.created)
+
+flow_run_states = sa.Table(
+    "flow_run_states", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("flow_run_id", sa.String(36), sa.ForeignKey("flow_runs.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(50), nullable=False),
+    sa.Column("message", sa.Text),
+    sa.Column("attempt", sa.Integer, nullable=False, default=0),
+    sa.Column("timestamp", UTCDateTime, nullable=False),
+)
+
+logs = sa.Table(
+    "logs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("flow_run_id", sa.String(36), sa.ForeignKey("flow_runs.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("timestamp", UTCDateTime, nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("source", sa.String(20), nullable=False),
+)
+sa.Index("ix_logs_run_id", logs.c.flow_run_id, logs.c.id)

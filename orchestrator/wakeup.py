@@ -1,0 +1,56 @@
+"""The scheduler's doorbell: a Redis pub/sub message meaning "something changed, look now".
+
+Pub/sub is lossy, so a doorbell only shortens the wait; the scheduler still looks on its own
+every `dispatch_interval_s`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from .keys import WAKE_CHANNEL
+
+log = logging.getLogger(__name__)
+
+
+class Doorbell:
+    """Rings the scheduler from the API process."""
+
+    def __init__(self, redis_url: str):
+        import redis
+
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+
+    def ring(self, reason: str = "") -> None:
+        try:
+            self._redis.publish(WAKE_CHANNEL, reason)
+        except Exception as exc:  # the periodic look covers a lost ring
+            log.warning("could not wake the scheduler (%s): %s", reason, exc)
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+class DoorbellListener(threading.Thread):
+    """Sets `event` whenever the doorbell rings; reconnects when Redis goes away."""
+
+    def __init__(self, redis_url: str, event: threading.Event, stop: threading.Event):
+        super().__init__(name="flowpool-doorbell", daemon=True)
+        self.redis_url, self.event, self.stop = redis_url, event, stop
+
+    def run(self) -> None:
+        import redis
+
+        while not self.stop.is_set():
+            try:
+                client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2,
+                                              health_check_interval=10)
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(WAKE_CHANNEL)
+                while not self.stop.is_set():
+                    if pubsub.get_message(timeout=1.0):
+                        self.event.set()
+            except Exception as exc:
+                log.warning("doorbell listener lost Redis: %s; retrying", exc)
+                self.event.set()
+                self.stop.wait(1.0)

@@ -1,0 +1,51 @@
+"""`flowpool worker start`: a Celery worker consuming one pool's queues in priority order."""
+from __future__ import annotations
+
+import os
+import socket
+
+from config.settings import Settings
+from orchestrator.client import FlowpoolClient
+from orchestrator.errors import FieldError, InvalidInput
+from orchestrator.keys import celery_queue
+
+from . import context
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def start_worker(settings: Settings, pool_name: str, limit: int, name: str | None,
+                 work_queues: list[str] | None = None, worker_type: str | None = None) -> int:
+    client = FlowpoolClient(settings.api_url, settings.http_timeout_s, settings.http_retry_for_s,
+                            settings.api_key)
+    pool = client.read_work_pool(pool_name)
+    if worker_type and worker_type != pool.type:
+        raise InvalidInput(f"pool {pool_name!r} is of type {pool.type}, not {worker_type}", [
+            FieldError("--type", f"start a {pool.type} worker for this pool, or pick a {worker_type} pool")])
+    broker_url = settings.redis_url or client.broker_url()
+    if not broker_url:
+        raise InvalidInput("no broker: set FLOWPOOL_REDIS_URL", [FieldError("FLOWPOOL_REDIS_URL", "point it at the Redis the server uses")])
+    queues = [q.name for q in client.list_work_queues(pool_name)]
+    chosen = _choose_queues(queues, work_queues, pool_name)
+    name = name or default_worker_name()
+    context.set_current(context.WorkerContext(name=name, pool_name=pool_name, client=client,
+                                              api_url=settings.api_url))
+    from .app import configure
+
+    app = configure(broker_url)
+    argv = ["worker", "-Q", ",".join(celery_queue(pool_name, q) for q in chosen),
+            "-c", str(limit), "-P", "threads", "-n", f"{name}@%h", "-l", "INFO",
+            "--without-mingle", "--without-gossip", "--without-heartbeat"]
+    return app.worker_main(argv) or 0
+
+
+def _choose_queues(queues: list[str], wanted: list[str] | None, pool_name: str) -> list[str]:
+    if not wanted:
+        return queues
+    unknown = [q for q in wanted if q not in queues]
+    if unknown:
+        raise InvalidInput(f"pool {pool_name!r} has no work queue {', '.join(unknown)}", [FieldError(
+            "--work-queue", f"use one of: {', '.join(queues)}")])
+    return [q for q in queues if q in wanted]  # keep the pool's priority order

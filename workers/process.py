@@ -1,0 +1,61 @@
+"""The process infrastructure: each flow run in its own subprocess and process group."""
+from __future__ import annotations
+
+import collections
+import os
+import shlex
+import subprocess
+import sys
+import threading
+
+from orchestrator.models import ClaimedRun
+
+from .context import WorkerContext
+
+OUTPUT_TAIL_LINES = 50
+
+
+class ProcessHandle:
+    """A running flow-run process; its output is echoed (if asked) and its tail kept."""
+
+    def __init__(self, popen: subprocess.Popen, stream_output: bool):
+        self.popen = popen
+        self.stream_output = stream_output
+        self._tail: collections.deque[str] = collections.deque(maxlen=OUTPUT_TAIL_LINES)
+        self._reader = threading.Thread(target=self._read_output, daemon=True)
+        self._reader.start()
+
+    def _read_output(self) -> None:
+        for raw in self.popen.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            self._tail.append(line)
+            if self.stream_output:
+                print(line, file=sys.stdout, flush=True)
+
+    def wait(self) -> int:
+        code = self.popen.wait()
+        self._reader.join(timeout=5)
+        return code
+
+    def output_tail(self) -> list[str]:
+        return list(self._tail)
+
+
+def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> ProcessHandle:
+    run = claimed.flow_run
+    command = _command(job.get("command"), run.id)
+    cwd = job.get("working_dir") or claimed.deployment.path or os.getcwd()
+    env = {**os.environ, **(job.get("env") or {}),
+           "FLOWPOOL_API_URL": ctx.api_url, "FLOWPOOL_RUN_ID": run.id,
+           "FLOWPOOL_RUN_TOKEN": token, "FLOWPOOL_SUPERVISOR_PID": str(os.getpid()),
+           "PYTHONUNBUFFERED": "1"}
+    popen = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+    return ProcessHandle(popen, bool(job.get("stream_output", True)))
+
+
+def _command(configured: str | list | None, run_id: str) -> list[str]:
+    if not configured:
+        return [sys.executable, "-m", "orchestrator.engine", run_id]
+    return shlex.split(configured) if isinstance(configured, str) else list(configured)
