@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from .errors import FlowpoolError
+from .processes import set_parent_death_signal
 
 START_TIMEOUT_S = 10.0
 
@@ -57,7 +58,8 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.data_dir / "redis.log", "ab")
         self.process = subprocess.Popen(self._command(), stdout=log_file, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+                                        stdin=subprocess.DEVNULL, start_new_session=True,
+                                        preexec_fn=set_parent_death_signal)
         log_file.close()
         self._wait_until_ready()
         return self

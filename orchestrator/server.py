@@ -6,6 +6,7 @@ import logging
 from config.settings import Settings
 
 from .embedded_redis import EmbeddedRedis
+from .processes import exit_on_sigterm
 from .store.database import Database
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
     from .scheduler.service import Scheduler
     from .wakeup import Doorbell
 
+    exit_on_sigterm()  # uvicorn re-raises SIGTERM after its graceful stop; run our finally
     redis = None
     redis_url = settings.redis_url
     if not redis_url:

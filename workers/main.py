@@ -1,6 +1,7 @@
 """`flowpool worker start`: a Celery worker consuming one pool's queues in priority order."""
 from __future__ import annotations
 
+import logging
 import os
 import socket
 
@@ -30,6 +31,8 @@ def start_worker(settings: Settings, pool_name: str, limit: int, name: str | Non
     queues = [q.name for q in client.list_work_queues(pool_name)]
     chosen = _choose_queues(queues, work_queues, pool_name)
     name = name or default_worker_name()
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     context.set_current(context.WorkerContext(name=name, pool_name=pool_name, client=client,
                                               api_url=settings.api_url))
     from .app import configure

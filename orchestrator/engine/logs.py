@@ -120,5 +120,7 @@ def capture_output(shipper: LogShipper) -> tuple[LineTee, LineTee]:
     root = logging.getLogger()
     root.handlers[:] = [ShippingHandler(shipper), console]
     root.setLevel(logging.INFO)
+    for noisy in ("httpx", "httpcore"):  # the engine's own HTTP calls are not the run's logs
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     sys.stdout, sys.stderr = out, err
     return out, err

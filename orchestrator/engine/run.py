@@ -19,6 +19,7 @@ from ..entrypoints import load_flow
 from ..errors import FlowpoolError
 from ..models import StateProposal
 from ..parameters import coerce_parameters
+from ..processes import set_parent_death_signal
 from ..states import StateType
 from .logs import LogShipper, capture_output
 
@@ -83,18 +84,8 @@ def storable_result(result: Any) -> tuple[Any, bool]:
 
 
 def _die_with_parent() -> None:
-    """Ask Linux to kill this process if the worker that launched it dies."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        expected_parent = os.environ.get("FLOWPOOL_SUPERVISOR_PID")
-        if expected_parent and os.getppid() != int(expected_parent):
-            os._exit(1)  # the worker died before we asked
-    except OSError:
-        pass
+    """Die with the worker that launched this process, even if it is SIGKILLed."""
+    set_parent_death_signal()
+    expected_parent = os.environ.get("FLOWPOOL_SUPERVISOR_PID")
+    if expected_parent and os.getppid() != int(expected_parent):
+        os._exit(1)  # the worker died before we asked

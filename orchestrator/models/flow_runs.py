@@ -47,6 +47,7 @@ class FlowRun(Model):
     state_type: StateType
     state_name: str
     state_message: str | None = None
+    state_changed: datetime
     attempt: int = 0
     dispatch_token: str | None = None
     scheduled_time: datetime
@@ -55,6 +56,7 @@ class FlowRun(Model):
     worker_name: str | None = None
     result: Any = None
     result_is_repr: bool = False
+    idempotency_key: str | None = None
     created: datetime
     updated: datetime
 
