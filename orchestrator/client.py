@@ -114,6 +114,9 @@ class FlowpoolClient:
         return FlowRun(**self._request("POST", f"/deployments/name/{flow_name}/{name}/runs",
                                        json=request.model_dump(mode="json")))
 
+    def create_flow_run_by_name(self, full_name: str, parameters: dict | None = None) -> FlowRun:
+        return self.create_flow_run(full_name, FlowRunCreate(parameters=parameters or {}))
+
     # -- flow runs ---------------------------------------------------------------------
     def list_flow_runs(self, state: str | None = None, deployment_id: str | None = None,
                        work_pool: str | None = None, limit: int = 100) -> list[FlowRun]:

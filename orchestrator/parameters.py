@@ -57,6 +57,11 @@ def validate_against_schema(parameters: dict[str, Any], schema: dict[str, Any]) 
 
 
 def _field_error(error, schema: dict[str, Any]) -> FieldError:
+    if error.context:  # anyOf/oneOf: report the deepest branch's problem, not "no schema matched"
+        from jsonschema.exceptions import best_match
+
+        depth = max(len(e.absolute_path) for e in error.context)
+        error = best_match(e for e in error.context if len(e.absolute_path) == depth)
     path = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "additionalProperties" and not path:
         known = ", ".join(sorted(schema.get("properties", {}))) or "none"
