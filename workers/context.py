@@ -1,17 +1,32 @@
 """What every task of this worker process shares: its name, its pool, its API client."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 from orchestrator.client import FlowpoolClient
 
 
 @dataclass
 class WorkerContext:
+    """Shared by the tasks of a worker; the HTTP client is made per process, after any fork."""
+
     name: str
     pool_name: str
-    client: FlowpoolClient
     api_url: str
+    api_key: str | None = None
+    http_timeout_s: float = 30.0
+    http_retry_for_s: float = 60.0
+    _client: FlowpoolClient | None = field(default=None, repr=False)
+    _client_pid: int = 0
+
+    @property
+    def client(self) -> FlowpoolClient:
+        if self._client is None or self._client_pid != os.getpid():
+            self._client = FlowpoolClient(self.api_url, self.http_timeout_s, self.http_retry_for_s,
+                                          self.api_key)
+            self._client_pid = os.getpid()
+        return self._client
 
 
 _current: WorkerContext | None = None

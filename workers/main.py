@@ -33,13 +33,15 @@ def start_worker(settings: Settings, pool_name: str, limit: int, name: str | Non
     name = name or default_worker_name()
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    context.set_current(context.WorkerContext(name=name, pool_name=pool_name, client=client,
-                                              api_url=settings.api_url))
+    context.set_current(context.WorkerContext(
+        name=name, pool_name=pool_name, api_url=settings.api_url, api_key=settings.api_key,
+        http_timeout_s=settings.http_timeout_s, http_retry_for_s=settings.http_retry_for_s))
+    client.close()
     from .app import configure
 
     app = configure(broker_url)
     argv = ["worker", "-Q", ",".join(celery_queue(pool_name, q) for q in chosen),
-            "-c", str(limit), "-P", "threads", "-n", f"{name}@%h", "-l", "INFO",
+            "-c", str(limit), "-P", "prefork", "-n", f"{name}@%h", "-l", "INFO",
             "--without-mingle", "--without-gossip", "--without-heartbeat"]
     return app.worker_main(argv) or 0
 

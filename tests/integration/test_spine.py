@@ -191,3 +191,14 @@ def test_a_bad_entrypoint_is_refused_at_deploy(stack, process_pool, flow_file):
     assert missing_function.returncode == 1 and "has no function 'nope'" in missing_function.stderr
     assert bad_default.returncode == 1 and "times" in bad_default.stderr
     assert stack.client().list_deployments(pool) == []
+
+
+def test_a_worker_refuses_a_pool_of_another_type_or_an_unknown_queue(stack, process_pool):
+    pool = process_pool(workers=0)
+
+    wrong_type = stack.cli("worker", "start", "--pool", pool, "--type", "docker")
+    wrong_queue = stack.cli("worker", "start", "--pool", pool, "--work-queue", "nope")
+
+    assert wrong_type.returncode == 1
+    assert "is of type process, not docker" in wrong_type.stderr
+    assert wrong_queue.returncode == 1 and "no work queue nope" in wrong_queue.stderr
