@@ -16,7 +16,8 @@ from .errors import (AlreadyExists, ApiUnavailable, FieldError, FlowpoolError, I
                      NotFound, StateRejected)
 from .models import (ClaimedRun, ClaimRequest, Deployment, DeploymentCreate, FlowRun,
                      FlowRunCreate, FlowRunDetail, Log, LogCreate, StateProposal, WorkPool,
-                     WorkPoolCreate, WorkQueue)
+                     WorkPoolCreate, WorkPoolDetail, WorkPoolUpdate, WorkQueue, WorkQueueCreate,
+                     WorkQueueDetail, WorkQueueUpdate)
 
 RETRIED_STATUSES = {502, 503, 504}
 ERRORS_BY_STATUS = {404: NotFound, 409: StateRejected, 422: InvalidInput}
@@ -88,11 +89,30 @@ class FlowpoolClient:
     def list_work_pools(self) -> list[WorkPool]:
         return [WorkPool(**p) for p in self._request("GET", "/work_pools")]
 
-    def read_work_pool(self, name: str) -> WorkPool:
-        return WorkPool(**self._request("GET", f"/work_pools/{name}"))
+    def read_work_pool(self, name: str) -> WorkPoolDetail:
+        return WorkPoolDetail(**self._request("GET", f"/work_pools/{name}"))
+
+    def update_work_pool(self, name: str, **changes: Any) -> WorkPool:
+        body = WorkPoolUpdate(**changes).model_dump(mode="json", include=set(changes))
+        return WorkPool(**self._request("PATCH", f"/work_pools/{name}", json=body))
 
     def list_work_queues(self, pool_name: str) -> list[WorkQueue]:
         return [WorkQueue(**q) for q in self._request("GET", f"/work_pools/{pool_name}/queues")]
+
+    def create_work_queue(self, pool_name: str, request: WorkQueueCreate) -> WorkQueue:
+        return WorkQueue(**self._request("POST", f"/work_pools/{pool_name}/queues",
+                                         json=request.model_dump(mode="json")))
+
+    def read_work_queue(self, pool_name: str, name: str) -> WorkQueueDetail:
+        return WorkQueueDetail(**self._request("GET", f"/work_pools/{pool_name}/queues/{name}"))
+
+    def update_work_queue(self, pool_name: str, name: str, **changes: Any) -> WorkQueue:
+        body = WorkQueueUpdate(**changes).model_dump(mode="json", include=set(changes))
+        return WorkQueue(**self._request("PATCH", f"/work_pools/{pool_name}/queues/{name}",
+                                         json=body))
+
+    def delete_work_queue(self, pool_name: str, name: str) -> None:
+        self._request("DELETE", f"/work_pools/{pool_name}/queues/{name}")
 
     # -- deployments -------------------------------------------------------------------
     def upsert_deployment(self, request: DeploymentCreate) -> Deployment:

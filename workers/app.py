@@ -5,8 +5,11 @@ from celery import Celery
 
 from config.celery import CELERY_SETTINGS
 
+from .queue_watch import WorkQueueWatcher
+
 app = Celery("flowpool", include=["workers.tasks"])
 app.conf.update(CELERY_SETTINGS)
+app.steps["consumer"].add(WorkQueueWatcher)
 
 
 def configure(broker_url: str) -> Celery:

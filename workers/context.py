@@ -15,6 +15,7 @@ class WorkerContext:
     pool_name: str
     api_url: str
     api_key: str | None = None
+    work_queues: list[str] = field(default_factory=list)
     http_timeout_s: float = 30.0
     http_retry_for_s: float = 60.0
     _client: FlowpoolClient | None = field(default=None, repr=False)

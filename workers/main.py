@@ -35,6 +35,7 @@ def start_worker(settings: Settings, pool_name: str, limit: int, name: str | Non
         logging.getLogger(noisy).setLevel(logging.WARNING)
     context.set_current(context.WorkerContext(
         name=name, pool_name=pool_name, api_url=settings.api_url, api_key=settings.api_key,
+        work_queues=list(work_queues or []),
         http_timeout_s=settings.http_timeout_s, http_retry_for_s=settings.http_retry_for_s))
     client.close()
     from .app import configure

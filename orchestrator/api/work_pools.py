@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from ..models import WorkPool, WorkPoolCreate, WorkQueue
+from ..models import (WorkPool, WorkPoolCreate, WorkPoolDetail, WorkPoolUpdate, WorkQueue,
+                      WorkQueueCreate, WorkQueueDetail, WorkQueueUpdate)
 from ..store import work_pools as store
 from ..store.database import Database
-from .dependencies import get_db, utcnow
+from ..wakeup import Doorbell
+from .dependencies import get_db, get_doorbell, ring, utcnow
 
 router = APIRouter(prefix="/work_pools", tags=["work pools"])
 
@@ -24,9 +26,19 @@ def list_work_pools(db: Database = Depends(get_db)) -> list[WorkPool]:
 
 
 @router.get("/{name}")
-def read_work_pool(name: str, db: Database = Depends(get_db)) -> WorkPool:
+def read_work_pool(name: str, db: Database = Depends(get_db)) -> WorkPoolDetail:
+    """The pool, its queues, and for each limit the slots in use and which runs hold them."""
     with db.connect() as conn:
-        return store.read_work_pool(conn, name)
+        return store.read_work_pool_detail(conn, name)
+
+
+@router.patch("/{name}")
+def update_work_pool(name: str, update: WorkPoolUpdate, db: Database = Depends(get_db),
+                     doorbell: Doorbell | None = Depends(get_doorbell)) -> WorkPool:
+    with db.begin() as conn:
+        pool = store.update_work_pool(conn, name, update, utcnow())
+    ring(doorbell, "work pool changed")
+    return pool
 
 
 @router.get("/{name}/queues")
@@ -34,3 +46,38 @@ def list_work_queues(name: str, db: Database = Depends(get_db)) -> list[WorkQueu
     with db.connect() as conn:
         store.read_work_pool(conn, name)
         return store.list_work_queues(conn, name)
+
+
+@router.post("/{name}/queues", status_code=201)
+def create_work_queue(name: str, request: WorkQueueCreate,
+                      db: Database = Depends(get_db)) -> WorkQueue:
+    with db.begin() as conn:
+        store.read_work_pool(conn, name)
+        return store.create_work_queue(conn, name, request, utcnow())
+
+
+@router.get("/{name}/queues/{queue}")
+def read_work_queue(name: str, queue: str, db: Database = Depends(get_db)) -> WorkQueueDetail:
+    with db.connect() as conn:
+        detail = store.read_work_pool_detail(conn, name)
+    matches = [q for q in detail.work_queues if q.name == queue]
+    if not matches:
+        with db.connect() as conn:
+            store.read_work_queue(conn, name, queue)  # raises NotFound with the fix
+    return matches[0]
+
+
+@router.patch("/{name}/queues/{queue}")
+def update_work_queue(name: str, queue: str, update: WorkQueueUpdate,
+                      db: Database = Depends(get_db),
+                      doorbell: Doorbell | None = Depends(get_doorbell)) -> WorkQueue:
+    with db.begin() as conn:
+        updated = store.update_work_queue(conn, name, queue, update)
+    ring(doorbell, "work queue changed")
+    return updated
+
+
+@router.delete("/{name}/queues/{queue}", status_code=204)
+def delete_work_queue(name: str, queue: str, db: Database = Depends(get_db)) -> None:
+    with db.begin() as conn:
+        store.delete_work_queue(conn, name, queue)

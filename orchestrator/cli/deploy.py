@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -14,6 +15,11 @@ from .common import client, merged_parameters
 from .output import OUTPUT_OPTION, Output, show
 
 
+class CollisionOption(str, Enum):
+    ENQUEUE = "ENQUEUE"
+    CANCEL_NEW = "CANCEL_NEW"
+
+
 def deploy(entrypoint: str = typer.Argument(..., help="path/to/file.py:function"),
            name: str = typer.Option(None, "--name", "-n", help="deployment name"),
            pool: str = typer.Option(None, "--pool", "-p", help="work pool the runs go to"),
@@ -24,6 +30,9 @@ def deploy(entrypoint: str = typer.Argument(..., help="path/to/file.py:function"
            description: str = typer.Option(None, help="defaults to the flow's docstring"),
            version: str = typer.Option(None),
            tag: list[str] = typer.Option(None, "--tag"),
+           concurrency_limit: int = typer.Option(None, min=1, help="at most this many runs at once"),
+           collision_strategy: CollisionOption = typer.Option(
+               "ENQUEUE", help="when the limit is reached: ENQUEUE waits, CANCEL_NEW cancels"),
            output: Output = OUTPUT_OPTION) -> None:
     """Register ENTRYPOINT's flow as a deployment of a work pool."""
     missing = [FieldError(opt, "required") for opt, value in (("--name", name), ("--pool", pool))
@@ -32,7 +41,9 @@ def deploy(entrypoint: str = typer.Argument(..., help="path/to/file.py:function"
         raise InvalidInput("missing options for deploy", missing)
     request = build_deployment(entrypoint, name, pool, work_queue,
                                merged_parameters(param, params),
-                               merged_parameters(job_variable, None), description, version, tag)
+                               merged_parameters(job_variable, None), description, version, tag,
+                               concurrency_limit=concurrency_limit,
+                               collision_strategy=collision_strategy.value)
     with client() as api:
         deployment = api.upsert_deployment(request)
     show(deployment, output, lambda d: typer.echo(
@@ -43,7 +54,7 @@ def deploy(entrypoint: str = typer.Argument(..., help="path/to/file.py:function"
 def build_deployment(entrypoint: str, name: str, pool: str, work_queue: str | None,
                      parameters: dict, job_variables: dict, description: str | None,
                      version: str | None, tags: list[str] | None,
-                     root: Path | None = None) -> DeploymentCreate:
+                     root: Path | None = None, **extra) -> DeploymentCreate:
     """Import the flow and describe it: schema from its signature, description from its docstring."""
     root = (root or Path.cwd()).resolve()
     entrypoint = _relative_entrypoint(entrypoint, root)
@@ -57,7 +68,7 @@ def build_deployment(entrypoint: str, name: str, pool: str, work_queue: str | No
             flow_name=flow.name, name=name, entrypoint=entrypoint, path=str(root),
             description=description or flow.description, version=version or flow.version,
             tags=tags or [], parameters=parameters, parameter_schema=schema,
-            work_pool_name=pool, work_queue_name=work_queue, job_variables=job_variables)
+            work_pool_name=pool, work_queue_name=work_queue, job_variables=job_variables, **extra)
     except ValidationError as exc:
         raise InvalidInput("invalid deployment", [FieldError(
             ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]) from None

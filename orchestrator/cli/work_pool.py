@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..errors import FieldError, InvalidInput
-from ..models import WorkPoolCreate
+from ..models import LimitUsage, WorkPoolCreate, WorkPoolDetail
 from .common import client
 from .output import OUTPUT_OPTION, Output, print_fields, print_table, show
 
@@ -61,17 +61,63 @@ def ls(output: Output = OUTPUT_OPTION) -> None:
 
 @app.command("inspect")
 def inspect(name: str, output: Output = OUTPUT_OPTION) -> None:
-    """Show a work pool, its queues and its base job template."""
+    """Show a work pool: its queues, each limit with the runs holding its slots, its template."""
     with client() as api:
         pool = api.read_work_pool(name)
-        queues = api.list_work_queues(name)
-    if output is Output.json:
-        show({**pool.model_dump(mode="json"), "work_queues": queues}, output, None)
-        return
+    show(pool, output, print_pool)
+
+
+def print_pool(pool: WorkPoolDetail) -> None:
     print_fields([("name", pool.name), ("type", pool.type), ("id", pool.id),
-                  ("concurrency limit", pool.concurrency_limit), ("paused", pool.paused),
+                  ("paused", pool.paused), ("concurrency", describe_usage(pool.usage)),
                   ("created", pool.created)])
-    typer.echo("\nwork queues:")
-    print_table([q.model_dump() for q in queues], ["name", "priority", "concurrency_limit", "paused"])
+    typer.echo("\nwork queues (served in this order):")
+    print_table([dict(q.model_dump(), concurrency=describe_usage(q.usage)) for q in pool.work_queues],
+                ["name", "priority", "concurrency", "paused"])
+    print_holders(pool.usage)
     typer.echo("\nbase job template:")
     typer.echo(json.dumps(pool.base_job_template, indent=2))
+
+
+def describe_usage(usage: LimitUsage) -> str:
+    limit = "unlimited" if usage.limit is None else str(usage.limit)
+    return f"{usage.in_use} in use of {limit}"
+
+
+def print_holders(usage: LimitUsage) -> None:
+    if usage.holders:
+        typer.echo("\nslots held by:")
+        print_table([h.model_dump() for h in usage.holders],
+                    ["id", "name", "state_type", "flow_name", "deployment_name", "work_queue_name"])
+
+
+@app.command("set-concurrency-limit")
+def set_concurrency_limit(name: str, limit: int = typer.Argument(..., min=0)) -> None:
+    """At most LIMIT runs of this pool at once (PENDING or RUNNING)."""
+    with client() as api:
+        api.update_work_pool(name, concurrency_limit=limit)
+    typer.echo(f"Work pool {name!r}: concurrency limit {limit}.")
+
+
+@app.command("clear-concurrency-limit")
+def clear_concurrency_limit(name: str) -> None:
+    """Remove the pool's concurrency limit."""
+    with client() as api:
+        api.update_work_pool(name, concurrency_limit=None)
+    typer.echo(f"Work pool {name!r}: no concurrency limit.")
+
+
+@app.command("pause")
+def pause(name: str) -> None:
+    """Stop dispatching the pool's runs; they wait, in order."""
+    with client() as api:
+        api.update_work_pool(name, paused=True)
+    typer.echo(f"Work pool {name!r} paused.")
+
+
+@app.command("resume")
+def resume(name: str) -> None:
+    """Dispatch the pool's runs again."""
+    with client() as api:
+        api.update_work_pool(name, paused=False)
+    typer.echo(f"Work pool {name!r} resumed.")

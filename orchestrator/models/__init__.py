@@ -5,11 +5,15 @@ from .flow_runs import (ClaimedRun, ClaimRequest, FlowRun, FlowRunCreate, FlowRu
                         StateProposal, StateRecord)
 from .logs import Log, LogCreate
 from .messages import DispatchMessage
-from .work_pools import DEFAULT_QUEUE, WorkPool, WorkPoolCreate, WorkQueue, WorkQueueCreate
+from .work_pools import (DEFAULT_QUEUE, LimitUsage, SlotHolder, WorkPool, WorkPoolCreate,
+                         WorkPoolDetail, WorkPoolUpdate, WorkQueue, WorkQueueCreate,
+                         WorkQueueDetail, WorkQueueUpdate)
 
 __all__ = [
     "ClaimedRun", "ClaimRequest", "DEFAULT_QUEUE", "Deployment", "DeploymentCreate",
     "DispatchMessage", "FlowRun", "FlowRunCreate", "FlowRunDetail", "Log", "LogCreate", "Model",
-    "StateProposal", "StateRecord", "WorkPool", "WorkPoolCreate", "WorkQueue", "WorkQueueCreate",
+    "LimitUsage", "SlotHolder", "StateProposal", "StateRecord", "WorkPool", "WorkPoolCreate",
+    "WorkPoolDetail", "WorkPoolUpdate", "WorkQueue", "WorkQueueCreate", "WorkQueueDetail",
+    "WorkQueueUpdate",
     "new_id", "utcnow",
 ]

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from .base import Model, Name
+
+
+CollisionStrategy = Literal["ENQUEUE", "CANCEL_NEW"]
 
 
 class DeploymentCreate(Model):
@@ -26,6 +29,8 @@ class DeploymentCreate(Model):
     work_queue_name: Name | None = None
     job_variables: dict[str, Any] = Field(default_factory=dict)
     pull_steps: list[dict[str, Any]] | None = None
+    concurrency_limit: int | None = Field(default=None, ge=1)
+    collision_strategy: CollisionStrategy = "ENQUEUE"
 
 
 class Deployment(DeploymentCreate):

@@ -48,3 +48,49 @@ class WorkQueue(Model):
     paused: bool = False
     description: str | None = None
     created: datetime
+
+
+class WorkPoolUpdate(Model):
+    """Fields to change; an explicit null clears the concurrency limit."""
+
+    description: str | None = None
+    base_job_template: dict[str, Any] | None = None
+    concurrency_limit: int | None = Field(default=None, ge=0)
+    paused: bool | None = None
+
+
+class WorkQueueUpdate(Model):
+    """Fields to change; an explicit null clears the concurrency limit."""
+
+    priority: int | None = Field(default=None, ge=1)
+    concurrency_limit: int | None = Field(default=None, ge=0)
+    paused: bool | None = None
+    description: str | None = None
+
+
+class SlotHolder(Model):
+    """A run that holds a concurrency slot: it is PENDING, RUNNING or CANCELLING."""
+
+    id: str
+    name: str
+    state_type: str
+    deployment_name: str | None = None
+    flow_name: str
+    work_queue_name: str
+
+
+class LimitUsage(Model):
+    """One concurrency limit: how many slots it has, and which runs hold them."""
+
+    limit: int | None
+    in_use: int
+    holders: list[SlotHolder]
+
+
+class WorkQueueDetail(WorkQueue):
+    usage: LimitUsage
+
+
+class WorkPoolDetail(WorkPool):
+    usage: LimitUsage
+    work_queues: list[WorkQueueDetail]

@@ -13,6 +13,7 @@ from ..wakeup import DoorbellListener
 from .dispatch import Publisher, dispatch_once, next_due_time
 
 log = logging.getLogger(__name__)
+DISPATCH_BATCH_SIZE = 1000
 
 
 class Scheduler:
@@ -23,9 +24,12 @@ class Scheduler:
 
     def tick(self, now: datetime) -> float:
         """Dispatch what is due at `now`; return the seconds until the next look."""
-        dispatches = dispatch_once(self.db, self.publisher, now, self.settings.claim_timeout_s)
+        dispatches = dispatch_once(self.db, self.publisher, now, self.settings.claim_timeout_s,
+                                   DISPATCH_BATCH_SIZE)
         if dispatches:
             log.info("dispatched %d run(s)", len(dispatches))
+        if len(dispatches) >= DISPATCH_BATCH_SIZE:
+            return 0.0  # more may be waiting behind this batch
         with self.db.connect() as conn:
             due = next_due_time(conn, now)
         wait = self.settings.dispatch_interval_s

@@ -70,6 +70,8 @@ deployments = sa.Table(
     sa.Column("work_queue_name", sa.String(100), nullable=False),
     sa.Column("job_variables", sa.JSON, nullable=False),
     sa.Column("pull_steps", sa.JSON),
+    sa.Column("concurrency_limit", sa.Integer),
+    sa.Column("collision_strategy", sa.String(16), nullable=False, default="ENQUEUE"),
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("updated", UTCDateTime, nullable=False),
     sa.UniqueConstraint("flow_name", "name", name="uq_deployment_name"),

@@ -5,10 +5,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..errors import AlreadyExists, FieldError, NotFound
+from ..errors import AlreadyExists, FieldError, InvalidInput, NotFound
 from ..jobs import check_base_job_template, default_base_job_template
-from ..models import DEFAULT_QUEUE, WorkPool, WorkPoolCreate, WorkQueue, WorkQueueCreate, new_id
-from .tables import work_pools, work_queues
+from ..models import (DEFAULT_QUEUE, LimitUsage, SlotHolder, WorkPool, WorkPoolCreate,
+                      WorkPoolDetail, WorkPoolUpdate, WorkQueue, WorkQueueCreate,
+                      WorkQueueDetail, WorkQueueUpdate, new_id)
+from ..states import FINAL_STATES, SLOT_HOLDING_STATES
+from .tables import deployments, flow_runs, work_pools, work_queues
 
 
 def create_work_pool(conn: sa.Connection, request: WorkPoolCreate, now: datetime) -> WorkPool:
@@ -76,3 +79,73 @@ def read_work_queue(conn: sa.Connection, pool_name: str, name: str) -> WorkQueue
             "work_queue", f"use one of: {known}, or create it with"
                           f" `flowpool work-queue create {name} --pool {pool_name}`")])
     return WorkQueue.model_validate(dict(row))
+
+
+def update_work_pool(conn: sa.Connection, name: str, update: WorkPoolUpdate,
+                     now: datetime) -> WorkPool:
+    read_work_pool(conn, name)
+    values = update.model_dump(include=update.model_fields_set)
+    if values.get("base_job_template") is not None:
+        check_base_job_template(values["base_job_template"])
+    if values:
+        conn.execute(work_pools.update().where(work_pools.c.name == name).values(**values, updated=now))
+    return read_work_pool(conn, name)
+
+
+def update_work_queue(conn: sa.Connection, pool_name: str, name: str,
+                      update: WorkQueueUpdate) -> WorkQueue:
+    read_work_queue(conn, pool_name, name)
+    values = update.model_dump(include=update.model_fields_set)
+    if values:
+        conn.execute(work_queues.update().where(work_queues.c.work_pool_name == pool_name,
+                                                work_queues.c.name == name).values(**values))
+    return read_work_queue(conn, pool_name, name)
+
+
+def delete_work_queue(conn: sa.Connection, pool_name: str, name: str) -> None:
+    """Delete a queue no deployment targets and no unfinished run sits in."""
+    read_work_queue(conn, pool_name, name)
+    if name == DEFAULT_QUEUE:
+        raise InvalidInput("the default queue cannot be deleted", [FieldError(
+            "work_queue", "delete another queue, or the pool")])
+    users = list(conn.execute(sa.select(deployments.c.flow_name, deployments.c.name).where(
+        deployments.c.work_pool_name == pool_name, deployments.c.work_queue_name == name)))
+    if users:
+        names = ", ".join(f"{u.flow_name}/{u.name}" for u in users)
+        raise InvalidInput(f"work queue {name!r} is used by deployments: {names}", [FieldError(
+            "work_queue", "redeploy them to another queue first")])
+    waiting = conn.execute(sa.select(sa.func.count()).select_from(flow_runs).where(
+        flow_runs.c.work_pool_name == pool_name, flow_runs.c.work_queue_name == name,
+        flow_runs.c.state_type.not_in([s.value for s in FINAL_STATES]))).scalar()
+    if waiting:
+        raise InvalidInput(f"work queue {name!r} has {waiting} unfinished run(s)", [FieldError(
+            "work_queue", "wait for them to finish, or cancel them")])
+    conn.execute(work_queues.delete().where(work_queues.c.work_pool_name == pool_name,
+                                            work_queues.c.name == name))
+
+
+def slot_holders(conn: sa.Connection, pool_name: str, queue_name: str | None = None) -> list[SlotHolder]:
+    """The runs holding slots of a pool (or one of its queues), oldest first."""
+    query = (sa.select(flow_runs.c.id, flow_runs.c.name, flow_runs.c.state_type,
+                       flow_runs.c.deployment_name, flow_runs.c.flow_name,
+                       flow_runs.c.work_queue_name)
+             .where(flow_runs.c.work_pool_name == pool_name,
+                    flow_runs.c.state_type.in_([s.value for s in SLOT_HOLDING_STATES]))
+             .order_by(flow_runs.c.state_changed))
+    if queue_name:
+        query = query.where(flow_runs.c.work_queue_name == queue_name)
+    return [SlotHolder.model_validate(dict(row)) for row in conn.execute(query).mappings()]
+
+
+def read_work_pool_detail(conn: sa.Connection, name: str) -> WorkPoolDetail:
+    pool = read_work_pool(conn, name)
+    holders = slot_holders(conn, name)
+    queues = [WorkQueueDetail(**q.model_dump(), usage=_usage(
+        q.concurrency_limit, [h for h in holders if h.work_queue_name == q.name]))
+        for q in list_work_queues(conn, name)]
+    return WorkPoolDetail(**pool.model_dump(), usage=_usage(pool.concurrency_limit, holders),
+                          work_queues=queues)
+
+
+def _usage(limit: int | None, holders: list[SlotHolder]) -> LimitUsage:
+    return LimitUsage(limit=limit, in_use=len(holders), holders=holders)
