@@ -5,9 +5,11 @@
 - completed runs per minute for a burst of runs with one worker at --limit 2;
 - in the same run, the round trip of a raw Celery no-op task on the same Redis, so the
   overhead reads as a ratio;
-- the cost of `import orchestrator` in a fresh interpreter.
+- the cost of `import orchestrator` in a fresh interpreter;
+- with a container engine at DOCKER_HOST (`eval "$(.ci/container-engine.sh)"`), the same
+  latencies for a docker pool next to the process pool.
 
-    python bench/e2e.py [--sequential 100] [--burst 300]
+    python bench/e2e.py [--sequential 100] [--burst 300] [--docker-sequential 20]
 """
 from __future__ import annotations
 
@@ -103,10 +105,34 @@ def import_cost_ms(repeats: int = 10) -> float:
     return round((with_import - base) * 1000, 1)
 
 
+def docker_latency(stack: LocalStack, project: Path, count: int) -> dict:
+    """Sequential runs of the same flow in containers of the flowpool image."""
+    try:
+        import docker
+
+        docker.from_env(timeout=10).ping()
+    except Exception as exc:
+        return {"skipped": f"no container engine answers at DOCKER_HOST: {exc}"}
+    build = subprocess.run([str(ROOT / ".ci" / "build-image.sh"), "flowpool:latest"],
+                           capture_output=True, text=True)
+    if build.returncode != 0:
+        return {"skipped": f"the flowpool image could not be built: {build.stderr[-500:]}"}
+    stack.cli("work-pool", "create", "bench-docker", "--type", "docker", check=True)
+    stack.start_worker("bench-docker", "--limit", "2")
+    variables = {"working_dir": "/flows", "volumes": [f"{project}:/flows:ro"]}
+    stack.cli("deploy", "flows.py:trivial", "--name", "docker", "--pool", "bench-docker",
+              *[f"--job-variable={k}={json.dumps(v)}" for k, v in variables.items()],
+              cwd=project, check=True)
+    with stack.client(retry_for_s=10) as api:
+        wait_final(api, api.create_flow_run("trivial/docker", FlowRunCreate()).id, 120)  # warm up
+        return sequential_latency(api, "trivial/docker", count)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequential", type=int, default=100)
     parser.add_argument("--burst", type=int, default=300)
+    parser.add_argument("--docker-sequential", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="flowpool-bench-") as home:
         project = Path(home) / "project"
@@ -115,7 +141,7 @@ def main() -> None:
         stack = LocalStack(Path(home) / "home")
         redis_url = stack.start_redis()
         try:
-            stack.start_server()
+            stack.start_server("--host", "0.0.0.0")  # containers reach it through the host alias
             stack.cli("work-pool", "create", "bench", "--type", "process", check=True)
             stack.start_worker("bench", "--limit", "2")
             stack.cli("deploy", "flows.py:trivial", "--name", "bench", "--pool", "bench",
@@ -124,11 +150,14 @@ def main() -> None:
                 api.create_flow_run("trivial/bench", FlowRunCreate())  # warm up
                 latency = sequential_latency(api, "trivial/bench", args.sequential)
                 throughput = burst_throughput(api, "trivial/bench", args.burst)
+            docker_figures = (docker_latency(stack, project, args.docker_sequential)
+                              if args.docker_sequential else {"skipped": "--docker-sequential 0"})
             celery = celery_round_trip(redis_url, args.sequential)
         finally:
             stack.stop()
     report = {
         "process_worker": {**latency, "burst_limit_2": throughput},
+        "docker_worker": docker_figures,
         "raw_celery_noop_round_trip": celery,
         "ratio_trigger_to_running_vs_celery_p50": round(
             latency["trigger_to_running"]["p50_ms"] / celery["p50_ms"], 1),

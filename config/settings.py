@@ -31,10 +31,12 @@ class Settings(BaseSettings):
     dispatch_interval_s: float = 2.0
     claim_timeout_s: float = 30.0
     late_after_s: float = 15.0
+    leader_lease_s: float = 5.0  # a crashed scheduler leader is replaced within this
     crash_after_s: float = 30.0
 
     # worker timings
     heartbeat_interval_s: float = 5.0
+    worker_offline_after_s: float = 15.0
     cancel_grace_s: float = 10.0
 
     # client behaviour

@@ -17,7 +17,10 @@ from .errors import (AlreadyExists, ApiUnavailable, FieldError, FlowpoolError, I
 from .models import (ClaimedRun, ClaimRequest, Deployment, DeploymentCreate, FlowRun,
                      FlowRunCreate, FlowRunDetail, Log, LogCreate, StateProposal, WorkPool,
                      WorkPoolCreate, WorkPoolDetail, WorkPoolUpdate, WorkQueue, WorkQueueCreate,
-                     WorkQueueDetail, WorkQueueUpdate)
+                     WorkQueueDetail, WorkQueueUpdate, WorkerStatus)
+from .models.deployments import StoredSchedule
+from .models.variables import Variable, VariableValue
+from .schedules import DeploymentSchedule
 
 RETRIED_STATUSES = {502, 503, 504}
 ERRORS_BY_STATUS = {404: NotFound, 409: StateRejected, 422: InvalidInput}
@@ -96,6 +99,9 @@ class FlowpoolClient:
         body = WorkPoolUpdate(**changes).model_dump(mode="json", include=set(changes))
         return WorkPool(**self._request("PATCH", f"/work_pools/{name}", json=body))
 
+    def list_workers(self, pool_name: str) -> list[WorkerStatus]:
+        return [WorkerStatus(**w) for w in self._request("GET", f"/work_pools/{pool_name}/workers")]
+
     def list_work_queues(self, pool_name: str) -> list[WorkQueue]:
         return [WorkQueue(**q) for q in self._request("GET", f"/work_pools/{pool_name}/queues")]
 
@@ -137,6 +143,36 @@ class FlowpoolClient:
     def create_flow_run_by_name(self, full_name: str, parameters: dict | None = None) -> FlowRun:
         return self.create_flow_run(full_name, FlowRunCreate(parameters=parameters or {}))
 
+    # -- schedules ---------------------------------------------------------------------
+    def _deployment_path(self, full_name: str) -> str:
+        flow_name, name = split_deployment_name(full_name)
+        return f"/deployments/name/{flow_name}/{name}"
+
+    def list_schedules(self, full_name: str) -> list[StoredSchedule]:
+        return [StoredSchedule(**s) for s in self._request(
+            "GET", f"{self._deployment_path(full_name)}/schedules")]
+
+    def create_schedule(self, full_name: str, entry: DeploymentSchedule) -> StoredSchedule:
+        return StoredSchedule(**self._request("POST", f"{self._deployment_path(full_name)}/schedules",
+                                              json=entry.model_dump(mode="json")))
+
+    def set_schedule_active(self, full_name: str, ref: str, active: bool) -> StoredSchedule:
+        return StoredSchedule(**self._request(
+            "PATCH", f"{self._deployment_path(full_name)}/schedules/{ref}",
+            json={"active": active}))
+
+    def delete_schedule(self, full_name: str, ref: str) -> StoredSchedule:
+        return StoredSchedule(**self._request(
+            "DELETE", f"{self._deployment_path(full_name)}/schedules/{ref}"))
+
+    def set_deployment_paused(self, full_name: str, paused: bool) -> Deployment:
+        action = "pause" if paused else "resume"
+        return Deployment(**self._request("POST", f"{self._deployment_path(full_name)}/{action}"))
+
+    def upcoming_runs(self, full_name: str, limit: int = 10) -> list[FlowRun]:
+        return [FlowRun(**r) for r in self._request(
+            "GET", f"{self._deployment_path(full_name)}/upcoming", params={"limit": limit})]
+
     # -- flow runs ---------------------------------------------------------------------
     def list_flow_runs(self, state: str | None = None, deployment_id: str | None = None,
                        work_pool: str | None = None, limit: int = 100) -> list[FlowRun]:
@@ -159,6 +195,12 @@ class FlowpoolClient:
         return FlowRun(**self._request("POST", f"/flow_runs/{run_id}/state",
                                        json=proposal.model_dump(mode="json")))
 
+    def cancel_flow_run(self, run_id: str) -> FlowRun:
+        return FlowRun(**self._request("POST", f"/flow_runs/{run_id}/cancel"))
+
+    def retry_flow_run(self, run_id: str) -> FlowRun:
+        return FlowRun(**self._request("POST", f"/flow_runs/{run_id}/retry"))
+
     def send_logs(self, run_id: str, entries: list[LogCreate]) -> None:
         self._request("POST", f"/flow_runs/{run_id}/logs",
                       json=[e.model_dump(mode="json") for e in entries])
@@ -166,6 +208,20 @@ class FlowpoolClient:
     def read_logs(self, run_id: str, after: int = 0, limit: int = 1000) -> list[Log]:
         return [Log(**entry) for entry in self._request(
             "GET", f"/flow_runs/{run_id}/logs", params={"after": after, "limit": limit})]
+
+    # -- variables ---------------------------------------------------------------------
+    def set_variable(self, name: str, value: Any) -> Variable:
+        return Variable(**self._request("PUT", f"/variables/{name}",
+                                        json=VariableValue(value=value).model_dump(mode="json")))
+
+    def read_variable(self, name: str) -> Variable:
+        return Variable(**self._request("GET", f"/variables/{name}"))
+
+    def list_variables(self) -> list[Variable]:
+        return [Variable(**v) for v in self._request("GET", "/variables")]
+
+    def delete_variable(self, name: str) -> Variable:
+        return Variable(**self._request("DELETE", f"/variables/{name}"))
 
     # -- server ------------------------------------------------------------------------
     def health(self) -> dict:

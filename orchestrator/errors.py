@@ -61,6 +61,13 @@ class EntrypointError(FlowpoolError):
     status_code = 422
 
 
+class StepFailed(FlowpoolError):
+    """A project step ran and failed (git, a shell command, pip, storage, Docker); the
+    message says why."""
+
+    status_code = 422
+
+
 class ApiUnavailable(FlowpoolError):
     """The flowpool API cannot be reached."""
 

@@ -13,13 +13,15 @@ def celery_queue(pool_name: str, queue_name: str) -> str:
 
 
 def run_lease(run_id: str) -> str:
-    """The heartbeat lease a worker renews while it supervises a run."""
+    """The heartbeat lease a worker renews while it supervises a run; its value is the token."""
     return f"{PREFIX}:lease:{run_id}"
 
 
-def worker_heartbeat(pool_name: str, worker_name: str) -> str:
-    return f"{PREFIX}:worker:{pool_name}:{worker_name}"
+def cancel_request(run_id: str) -> str:
+    """Set by the API when a running run should be cancelled; read by its supervisor."""
+    return f"{PREFIX}:cancel:{run_id}"
 
 
-def worker_heartbeat_pattern(pool_name: str) -> str:
-    return f"{PREFIX}:worker:{pool_name}:*"
+def pool_workers(pool_name: str) -> str:
+    """A hash: worker name -> its last heartbeat (JSON)."""
+    return f"{PREFIX}:workers:{pool_name}"

@@ -18,7 +18,6 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
     from .api.app import create_app
     from .scheduler.publisher import CeleryPublisher
     from .scheduler.service import Scheduler
-    from .wakeup import Doorbell
 
     exit_on_sigterm()  # uvicorn re-raises SIGTERM after its graceful stop; run our finally
     redis = None
@@ -34,7 +33,7 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
         if with_scheduler:
             scheduler = Scheduler(db, CeleryPublisher(redis_url), settings, redis_url)
             scheduler.start_in_thread()
-        app = create_app(db, Doorbell(redis_url), redis_url)
+        app = create_app(db, redis_url)
         log.info("API at http://%s:%d/api, database %s", host, port, _safe_url(db.url))
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:

@@ -99,3 +99,18 @@ def decide(current: StateType, proposed: StateType, origin: Origin,
 
 def is_final(state: StateType) -> bool:
     return state in FINAL_STATES
+
+
+RETRIABLE_STATES = frozenset({S.FAILED, S.CRASHED})
+
+
+def should_retry(current: StateType, proposed: StateType, attempt: int, retries: int) -> bool:
+    """A failed or crashed attempt of a running run is retried while attempts remain."""
+    return current is S.RUNNING and proposed in RETRIABLE_STATES and attempt <= retries
+
+
+def retry_delay_s(delays: float | list[float], attempt: int) -> float:
+    """The wait before retrying after `attempt` (1-based); a list's last delay repeats."""
+    if isinstance(delays, list):
+        return float(delays[min(attempt, len(delays)) - 1]) if delays else 0.0
+    return float(delays)

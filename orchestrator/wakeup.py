@@ -16,10 +16,8 @@ log = logging.getLogger(__name__)
 class Doorbell:
     """Rings the scheduler from the API process."""
 
-    def __init__(self, redis_url: str):
-        import redis
-
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    def __init__(self, redis_client):
+        self._redis = redis_client
 
     def ring(self, reason: str = "") -> None:
         try:

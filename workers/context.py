@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from orchestrator.client import FlowpoolClient
@@ -16,6 +17,14 @@ class WorkerContext:
     api_url: str
     api_key: str | None = None
     work_queues: list[str] = field(default_factory=list)
+    limit: int = 1
+    home: Path = Path(".")
+    redis_url: str = ""
+    heartbeat_interval_s: float = 5.0
+    crash_after_s: float = 30.0
+    cancel_grace_s: float = 10.0
+    _redis: object = field(default=None, repr=False)
+    _redis_pid: int = 0
     http_timeout_s: float = 30.0
     http_retry_for_s: float = 60.0
     _client: FlowpoolClient | None = field(default=None, repr=False)
@@ -28,6 +37,17 @@ class WorkerContext:
                                           self.api_key)
             self._client_pid = os.getpid()
         return self._client
+
+    @property
+    def redis(self):
+        """The broker's Redis, for leases and heartbeats; one client per process."""
+        if self._redis is None or self._redis_pid != os.getpid():
+            import redis
+
+            self._redis = redis.Redis.from_url(self.redis_url, socket_timeout=5,
+                                               socket_connect_timeout=5)
+            self._redis_pid = os.getpid()
+        return self._redis
 
 
 _current: WorkerContext | None = None

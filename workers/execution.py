@@ -1,34 +1,36 @@
 """How a worker executes one dispatched run, top to bottom: claim, render the job, launch the
-infrastructure, watch it, report what the engine could not."""
+infrastructure, supervise it, report what the engine could not."""
 from __future__ import annotations
 
 import logging
 
 from orchestrator.errors import FlowpoolError
 from orchestrator.jobs import render_job_configuration
+from orchestrator.leases import clear_cancel_request, drop_lease, renew_lease
 from orchestrator.models import ClaimedRun, DispatchMessage, LogCreate, StateProposal, utcnow
 from orchestrator.states import StateType
 
-from . import process
+from . import docker, kubernetes, process
 from .context import WorkerContext
+from .supervisor import Ending, Outcome, supervise
 
 log = logging.getLogger("flowpool.worker")
-INFRASTRUCTURES = {"process": process}
+INFRASTRUCTURES = {"process": process, "docker": docker, "kubernetes": kubernetes}
 
 
 def execute(message: DispatchMessage, ctx: WorkerContext) -> None:
     claimed = claim(message, ctx)
     if claimed is None:
         return
-    job = render_job(claimed)
-    infrastructure = INFRASTRUCTURES[claimed.work_pool.type]
+    token = message.token
     try:
-        handle = infrastructure.launch(job, claimed, message.token, ctx)
-    except Exception as exc:  # the infrastructure could not start: the run crashed
-        report_crash(ctx, claimed, message.token, f"could not start the flow run: {exc}")
-        return
-    exit_code = handle.wait()
-    report_exit(ctx, claimed, message.token, exit_code, handle.output_tail())
+        renew_lease(ctx.redis, claimed.flow_run.id, token, ctx.crash_after_s)
+        handle = launch(claimed, token, ctx)
+        if handle is not None:
+            outcome = supervise(handle, claimed, token, ctx)
+            report(ctx, claimed, token, outcome, handle.output_tail())
+    finally:
+        _release(ctx, claimed.flow_run.id)
 
 
 def claim(message: DispatchMessage, ctx: WorkerContext) -> ClaimedRun | None:
@@ -48,17 +50,47 @@ def render_job(claimed: ClaimedRun) -> dict:
                                     claimed.flow_run.job_variables)
 
 
+def launch(claimed: ClaimedRun, token: str, ctx: WorkerContext):
+    infrastructure = INFRASTRUCTURES[claimed.work_pool.type]
+    try:
+        return infrastructure.launch(render_job(claimed), claimed, token, ctx)
+    except Exception as exc:  # the infrastructure could not start: the run crashed
+        report_crash(ctx, claimed, token, f"could not start the flow run: {exc}")
+        return None
+
+
+def report(ctx: WorkerContext, claimed: ClaimedRun, token: str, outcome: Outcome,
+           tail: list[str]) -> None:
+    """The engine reports how the flow ended; the worker reports what stopped it otherwise."""
+    run = claimed.flow_run
+    if outcome.ending is Ending.CANCELLED:
+        _propose(ctx, run.id, StateProposal(type=StateType.CANCELLED, token=token,
+                                            message="cancelled: its infrastructure was stopped"))
+    elif outcome.ending is Ending.TIMED_OUT:
+        _propose(ctx, run.id, StateProposal(
+            type=StateType.FAILED, name="TimedOut", token=token,
+            message=f"timed out after {run.timeout_seconds:g}s (timeout_seconds)"))
+    elif outcome.ending is Ending.EXITED:
+        report_exit(ctx, claimed, token, outcome.exit_code, tail)
+
+
 def report_exit(ctx: WorkerContext, claimed: ClaimedRun, token: str, exit_code: int,
                 tail: list[str]) -> None:
-    """The engine reports the final state itself; if it did not, the run crashed."""
+    """If the process exited without reporting a final state, the run crashed."""
     run_id = claimed.flow_run.id
     run = ctx.client.read_flow_run(run_id)
     log.info("run %s: infrastructure exited with code %s; run is %s", run_id, exit_code,
              run.state_type.value)
-    if run.state_type is StateType.RUNNING and run.dispatch_token == token:
+    if run.dispatch_token != token:
+        return
+    if run.state_type is StateType.CANCELLING:
+        _propose(ctx, run_id, StateProposal(type=StateType.CANCELLED, token=token,
+                                            message="cancelled: the flow run process ended"))
+    elif run.state_type is StateType.RUNNING:
         last = "\n".join(tail[-20:])
-        report_crash(ctx, claimed, token, f"the flow run process exited with code {exit_code}"
-                                          f" without reporting a final state. Last output:\n{last}")
+        report_crash(ctx, claimed, token, f"the flow run's {claimed.work_pool.type} infrastructure"
+                                          f" exited with code {exit_code} without reporting a"
+                                          f" final state. Last output:\n{last}")
 
 
 def report_crash(ctx: WorkerContext, claimed: ClaimedRun, token: str, message: str) -> None:
@@ -67,7 +99,21 @@ def report_crash(ctx: WorkerContext, claimed: ClaimedRun, token: str, message: s
     try:
         ctx.client.send_logs(run_id, [LogCreate(timestamp=utcnow(), level=logging.ERROR,
                                                 message=message, source="worker")])
-        ctx.client.set_state(run_id, StateProposal(type=StateType.CRASHED, message=message,
-                                                   token=token))
     except FlowpoolError as exc:
-        log.error("run %s: could not report the crash: %s", run_id, exc)
+        log.error("run %s: could not ship the crash report: %s", run_id, exc)
+    _propose(ctx, run_id, StateProposal(type=StateType.CRASHED, message=message, token=token))
+
+
+def _propose(ctx: WorkerContext, run_id: str, proposal: StateProposal) -> None:
+    try:
+        ctx.client.set_state(run_id, proposal)
+    except FlowpoolError as exc:
+        log.error("run %s: could not report %s: %s", run_id, proposal.type.value, exc)
+
+
+def _release(ctx: WorkerContext, run_id: str) -> None:
+    try:
+        drop_lease(ctx.redis, run_id)
+        clear_cancel_request(ctx.redis, run_id)
+    except Exception as exc:  # the lease expires on its own
+        log.warning("run %s: could not drop its lease: %s", run_id, exc)

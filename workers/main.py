@@ -25,6 +25,7 @@ def start_worker(settings: Settings, pool_name: str, limit: int, name: str | Non
     if worker_type and worker_type != pool.type:
         raise InvalidInput(f"pool {pool_name!r} is of type {pool.type}, not {worker_type}", [
             FieldError("--type", f"start a {pool.type} worker for this pool, or pick a {worker_type} pool")])
+    _check_infrastructure(pool.type)
     broker_url = settings.redis_url or client.broker_url()
     if not broker_url:
         raise InvalidInput("no broker: set FLOWPOOL_REDIS_URL", [FieldError("FLOWPOOL_REDIS_URL", "point it at the Redis the server uses")])
@@ -35,7 +36,9 @@ def start_worker(settings: Settings, pool_name: str, limit: int, name: str | Non
         logging.getLogger(noisy).setLevel(logging.WARNING)
     context.set_current(context.WorkerContext(
         name=name, pool_name=pool_name, api_url=settings.api_url, api_key=settings.api_key,
-        work_queues=list(work_queues or []),
+        work_queues=list(work_queues or []), limit=limit, redis_url=broker_url, home=settings.home,
+        heartbeat_interval_s=settings.heartbeat_interval_s, crash_after_s=settings.crash_after_s,
+        cancel_grace_s=settings.cancel_grace_s,
         http_timeout_s=settings.http_timeout_s, http_retry_for_s=settings.http_retry_for_s))
     client.close()
     from .app import configure
@@ -45,6 +48,17 @@ def start_worker(settings: Settings, pool_name: str, limit: int, name: str | Non
             "-c", str(limit), "-P", "prefork", "-n", f"{name}@%h", "-l", "INFO",
             "--without-mingle", "--without-gossip", "--without-heartbeat"]
     return app.worker_main(argv) or 0
+
+
+def _check_infrastructure(worker_type: str) -> None:
+    """Fail at start, not at the first run, when the pool's engine or cluster does not answer."""
+    if worker_type == "docker":
+        from .docker import connect
+    elif worker_type == "kubernetes":
+        from .kubernetes import connect
+    else:
+        return
+    connect()
 
 
 def _choose_queues(queues: list[str], wanted: list[str] | None, pool_name: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import collections
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -32,10 +33,35 @@ class ProcessHandle:
             if self.stream_output:
                 print(line, file=sys.stdout, flush=True)
 
+    def poll(self, timeout_s: float) -> int | None:
+        """The exit code if the process ended within `timeout_s`, else None."""
+        try:
+            code = self.popen.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+        self._reader.join(timeout=5)
+        return code
+
     def wait(self) -> int:
         code = self.popen.wait()
         self._reader.join(timeout=5)
         return code
+
+    def stop(self, grace_s: float) -> int:
+        """SIGTERM the whole process group, SIGKILL it after `grace_s`; the exit code."""
+        self._signal_group(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+        self._signal_group(signal.SIGKILL)  # also children that outlived their parent
+        return self.wait()
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.popen.pid, sig)
+        except ProcessLookupError:
+            pass
 
     def output_tail(self) -> list[str]:
         return list(self._tail)
@@ -44,15 +70,28 @@ class ProcessHandle:
 def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> ProcessHandle:
     run = claimed.flow_run
     command = _command(job.get("command"), run.id)
-    cwd = job.get("working_dir") or claimed.deployment.path or os.getcwd()
+    cwd = job.get("working_dir") or _default_directory(claimed, ctx)
     env = {**os.environ, **(job.get("env") or {}),
            "FLOWPOOL_API_URL": ctx.api_url, "FLOWPOOL_RUN_ID": run.id,
-           "FLOWPOOL_RUN_TOKEN": token, "FLOWPOOL_SUPERVISOR_PID": str(os.getpid()),
+           "FLOWPOOL_RUN_TOKEN": token, "FLOWPOOL_RUN_ATTEMPT": str(run.attempt),
+           "FLOWPOOL_SUPERVISOR_PID": str(os.getpid()),
            "PYTHONUNBUFFERED": "1"}
     popen = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              start_new_session=True)
     return ProcessHandle(popen, bool(job.get("stream_output", True)))
+
+
+def _default_directory(claimed: ClaimedRun, ctx: WorkerContext) -> str:
+    """Without pull steps the code is where deploy ran. With them, the steps fetch it, into a
+    directory of this worker's own per deployment, so a clone is reused by the next run and
+    never lands in somebody's checkout."""
+    deployment = claimed.deployment
+    if not deployment.pull_steps:
+        return deployment.path or os.getcwd()
+    directory = ctx.home / "deployments" / deployment.id
+    directory.mkdir(parents=True, exist_ok=True)
+    return str(directory)
 
 
 def _command(configured: str | list | None, run_id: str) -> list[str]:

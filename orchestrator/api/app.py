@@ -6,19 +6,23 @@ from fastapi import APIRouter, FastAPI
 from .. import __version__
 from ..store.database import Database
 from ..wakeup import Doorbell
-from . import deployments, flow_runs, work_pools
+from . import deployments, flow_runs, schedules, variables, work_pools
 from .errors import install_error_handlers
 
 
-def create_app(db: Database, doorbell: Doorbell | None, broker_url: str | None = None) -> FastAPI:
+def create_app(db: Database, broker_url: str | None) -> FastAPI:
+    """The app; with a broker URL it also rings the scheduler and posts cancel requests."""
     app = FastAPI(title="flowpool", version=__version__)
     app.state.db = db
-    app.state.doorbell = doorbell
+    app.state.redis = _redis_client(broker_url) if broker_url else None
+    app.state.doorbell = Doorbell(app.state.redis) if broker_url else None
     app.state.broker_url = broker_url
     api = APIRouter(prefix="/api")
     api.include_router(work_pools.router)
     api.include_router(deployments.router)
+    api.include_router(schedules.router)
     api.include_router(flow_runs.router)
+    api.include_router(variables.router)
 
     @api.get("/health")
     def health() -> dict:
@@ -32,3 +36,9 @@ def create_app(db: Database, doorbell: Doorbell | None, broker_url: str | None =
     app.include_router(api)
     install_error_handlers(app)
     return app
+
+
+def _redis_client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

@@ -17,6 +17,11 @@ def get_doorbell(request: Request) -> Doorbell | None:
     return request.app.state.doorbell
 
 
+def get_redis(request: Request):
+    """The broker's Redis, for cancel requests; None when the app runs without one."""
+    return request.app.state.redis
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -16,13 +16,16 @@ router = APIRouter(prefix="/deployments", tags=["deployments"])
 
 
 @router.put("")
-def upsert_deployment(request: DeploymentCreate, db: Database = Depends(get_db)) -> Deployment:
+def upsert_deployment(request: DeploymentCreate, db: Database = Depends(get_db),
+                      doorbell: Doorbell | None = Depends(get_doorbell)) -> Deployment:
     with db.begin() as conn:
         pool = read_work_pool(conn, request.work_pool_name)
         validate_job_variables(pool.base_job_template, request.job_variables)
         if request.work_queue_name:
             read_work_queue(conn, pool.name, request.work_queue_name)
-        return store.upsert_deployment(conn, request, utcnow())
+        deployment = store.upsert_deployment(conn, request, utcnow())
+    ring(doorbell, "deployment changed")  # its schedules' runs are made at once
+    return deployment
 
 
 @router.get("")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from ..errors import StateRejected
+from ..leases import request_cancel
 from ..models import (ClaimedRun, ClaimRequest, FlowRun, FlowRunDetail, Log, LogCreate,
                       StateProposal)
 from ..states import Origin, StateType, is_final
@@ -13,7 +14,8 @@ from ..store.database import Database
 from ..store.deployments import read_deployment_by_id
 from ..store.work_pools import read_work_pool
 from ..wakeup import Doorbell
-from .dependencies import get_db, get_doorbell, ring, utcnow
+from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
+from .waiting import annotate_waiting
 
 router = APIRouter(prefix="/flow_runs", tags=["flow runs"])
 
@@ -21,16 +23,19 @@ router = APIRouter(prefix="/flow_runs", tags=["flow runs"])
 @router.get("")
 def list_flow_runs(state: str | None = None, deployment_id: str | None = None,
                    work_pool: str | None = None, limit: int = 100,
-                   db: Database = Depends(get_db)) -> list[FlowRun]:
+                   db: Database = Depends(get_db), redis=Depends(get_redis)) -> list[FlowRun]:
+    """Runs, newest first; waiting ones say whether they are Late and why they wait."""
     state_type = store.parse_state_type(state) if state else None
     with db.connect() as conn:
-        return store.list_flow_runs(conn, state_type, deployment_id, work_pool, limit)
+        runs = store.list_flow_runs(conn, state_type, deployment_id, work_pool, limit)
+        return annotate_waiting(conn, redis, runs)
 
 
 @router.get("/{run_id}")
-def read_flow_run(run_id: str, db: Database = Depends(get_db)) -> FlowRunDetail:
+def read_flow_run(run_id: str, db: Database = Depends(get_db),
+                  redis=Depends(get_redis)) -> FlowRunDetail:
     with db.connect() as conn:
-        return store.read_flow_run_detail(conn, run_id)
+        return annotate_waiting(conn, redis, [store.read_flow_run_detail(conn, run_id)])[0]
 
 
 @router.post("/{run_id}/claim")
@@ -53,6 +58,28 @@ def set_flow_run_state(run_id: str, proposal: StateProposal, db: Database = Depe
         run = store.set_state(conn, run_id, proposal, Origin.TOKEN_HOLDER, utcnow())
     if is_final(run.state_type):
         ring(doorbell, "run finished")
+    return run
+
+
+@router.post("/{run_id}/cancel")
+def cancel_flow_run(run_id: str, db: Database = Depends(get_db), redis=Depends(get_redis),
+                    doorbell: Doorbell | None = Depends(get_doorbell)) -> FlowRun:
+    """A waiting run becomes CANCELLED; a running one CANCELLING until its worker stops it."""
+    with db.begin() as conn:
+        run = store.cancel_flow_run(conn, run_id, utcnow())
+    if run.state_type is StateType.CANCELLING and redis is not None:
+        request_cancel(redis, run_id)
+    ring(doorbell, "run cancelled")
+    return run
+
+
+@router.post("/{run_id}/retry")
+def retry_flow_run(run_id: str, db: Database = Depends(get_db),
+                   doorbell: Doorbell | None = Depends(get_doorbell)) -> FlowRun:
+    """Run a finished run again with the same parameters."""
+    with db.begin() as conn:
+        run = store.rerun_flow_run(conn, run_id, utcnow())
+    ring(doorbell, "run retried")
     return run
 
 

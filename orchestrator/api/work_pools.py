@@ -1,14 +1,19 @@
 """Routes for work pools and their work queues."""
 from __future__ import annotations
 
+import time
+from datetime import datetime, timezone
+
 from fastapi import APIRouter, Depends
 
+from ..leases import read_worker_beats
+
 from ..models import (WorkPool, WorkPoolCreate, WorkPoolDetail, WorkPoolUpdate, WorkQueue,
-                      WorkQueueCreate, WorkQueueDetail, WorkQueueUpdate)
+                      WorkQueueCreate, WorkQueueDetail, WorkQueueUpdate, WorkerStatus)
 from ..store import work_pools as store
 from ..store.database import Database
 from ..wakeup import Doorbell
-from .dependencies import get_db, get_doorbell, ring, utcnow
+from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
 
 router = APIRouter(prefix="/work_pools", tags=["work pools"])
 
@@ -81,3 +86,21 @@ def update_work_queue(name: str, queue: str, update: WorkQueueUpdate,
 def delete_work_queue(name: str, queue: str, db: Database = Depends(get_db)) -> None:
     with db.begin() as conn:
         store.delete_work_queue(conn, name, queue)
+
+
+@router.get("/{name}/workers")
+def list_workers(name: str, db: Database = Depends(get_db), redis=Depends(get_redis)) -> list[WorkerStatus]:
+    """The pool's workers, ONLINE while their heartbeat is fresh, with the runs they hold."""
+    from config.settings import get_settings
+
+    with db.connect() as conn:
+        store.read_work_pool(conn, name)
+        holders = store.runs_by_worker(conn, name)
+    beats = read_worker_beats(redis, name) if redis is not None else []
+    offline_after_s = get_settings().worker_offline_after_s
+    now = time.time()
+    return [WorkerStatus(
+        name=b.name, status="ONLINE" if b.online(now, offline_after_s) else "OFFLINE",
+        limit=b.limit, work_queues=b.work_queues, hostname=b.hostname, pid=b.pid,
+        last_seen=datetime.fromtimestamp(b.last_seen, timezone.utc),
+        runs=holders.get(b.name, [])) for b in beats]

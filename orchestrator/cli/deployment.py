@@ -7,11 +7,15 @@ import typer
 
 from ..models import FlowRunCreate
 from ..parameters import parse_assignments
+from . import deployment_schedule
 from .common import client, merged_parameters
 from .flow_run import watch_run
-from .output import OUTPUT_OPTION, Output, print_fields, print_table, show
+from .output import OUTPUT_OPTION, Output, print_fields, print_json, print_table, show
+from .waiting import state_label
 
 app = typer.Typer(help="Deployments: flows registered to run on a work pool.", no_args_is_help=True)
+app.add_typer(deployment_schedule.app, name="schedule")
+UPCOMING_RUNS_SHOWN = 10
 
 
 @app.command("ls")
@@ -28,19 +32,42 @@ def ls(pool: str = typer.Option(None, "--pool", help="only this work pool's"),
 @app.command("inspect")
 def inspect(name: str = typer.Argument(..., help="FLOW/DEPLOYMENT"),
             output: Output = OUTPUT_OPTION) -> None:
-    """Show a deployment."""
+    """Show a deployment, its schedules and its upcoming runs."""
     with client() as api:
         d = api.read_deployment(name)
+        upcoming = api.upcoming_runs(name, UPCOMING_RUNS_SHOWN)
     if output is Output.json:
-        show(d, output, None)
+        print_json({**d.model_dump(mode="json"), "upcoming_runs": upcoming})
         return
     print_fields([("name", d.full_name), ("id", d.id), ("entrypoint", d.entrypoint),
                   ("path", d.path), ("work pool", d.work_pool_name),
                   ("work queue", d.work_queue_name), ("description", d.description),
                   ("version", d.version), ("tags", d.tags), ("parameters", d.parameters),
-                  ("job variables", d.job_variables), ("updated", d.updated)])
+                  ("job variables", d.job_variables), ("paused", d.paused),
+                  ("updated", d.updated)])
+    typer.echo("\nschedules:")
+    deployment_schedule.print_schedules(d.schedules)
+    typer.echo(f"\nupcoming runs (the next {UPCOMING_RUNS_SHOWN} at most):")
+    print_table([dict(r.model_dump(), state=state_label(r)) for r in upcoming],
+                ["id", "name", "scheduled_time", "state"])
     typer.echo("\nparameter schema:")
     typer.echo(json.dumps(d.parameter_schema, indent=2))
+
+
+@app.command("pause")
+def pause(name: str = typer.Argument(..., help="FLOW/DEPLOYMENT")) -> None:
+    """Stop the deployment's schedules creating runs; its future scheduled runs are deleted."""
+    with client() as api:
+        api.set_deployment_paused(name, True)
+    typer.echo(f"Deployment {name} paused: no scheduled runs until it is resumed.")
+
+
+@app.command("resume")
+def resume(name: str = typer.Argument(..., help="FLOW/DEPLOYMENT")) -> None:
+    """Let the deployment's schedules create runs again."""
+    with client() as api:
+        api.set_deployment_paused(name, False)
+    typer.echo(f"Deployment {name} resumed: its schedules create runs again.")
 
 
 @app.command("run")

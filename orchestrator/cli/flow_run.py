@@ -13,6 +13,7 @@ from ..models import FlowRunDetail
 from ..states import FINAL_STATES
 from .common import client
 from .output import OUTPUT_OPTION, Output, format_cell, print_fields, print_table, show
+from .waiting import state_label, waiting_code, waiting_text
 
 app = typer.Typer(help="Flow runs: their states, results and logs.", no_args_is_help=True)
 POLL_INTERVAL_S = 0.2
@@ -28,8 +29,9 @@ def ls(state: str = typer.Option(None, help="only runs in this state, e.g. COMPL
         deployment_id = api.read_deployment(deployment).id if deployment else None
         runs = api.list_flow_runs(state.upper() if state else None, deployment_id, pool, limit)
     show(runs, output, lambda rs: print_table(
-        [r.model_dump() for r in rs],
-        ["id", "name", "deployment_name", "state_name", "attempt", "scheduled_time", "end_time"]))
+        [dict(r.model_dump(), state=state_label(r), waiting=waiting_code(r)) for r in rs],
+        ["id", "name", "deployment_name", "state", "attempt", "scheduled_time", "end_time",
+         "waiting"]))
 
 
 @app.command("inspect")
@@ -46,14 +48,33 @@ def print_run(run: FlowRunDetail) -> None:
         ("id", run.id), ("name", run.name),
         ("deployment", f"{run.flow_name}/{run.deployment_name}"),
         ("work pool", f"{run.work_pool_name} (queue {run.work_queue_name})"),
-        ("state", f"{run.state_name} ({run.state_type.value})"),
-        ("message", run.state_message), ("attempt", run.attempt), ("worker", run.worker_name),
+        ("state", f"{state_label(run)} ({run.state_type.value})"),
+        ("waiting", waiting_text(run)), ("message", run.state_message), ("attempt", run.attempt), ("worker", run.worker_name),
         ("scheduled", run.scheduled_time), ("started", run.start_time), ("ended", run.end_time),
         ("parameters", run.parameters), ("job variables", run.job_variables),
         ("result", json.dumps(result) if not run.result_is_repr else result)])
     typer.echo("\nstate history:")
     print_table([h.model_dump() for h in run.history],
                 ["timestamp", "type", "name", "attempt", "message"])
+
+
+@app.command("cancel")
+def cancel(run_id: str) -> None:
+    """Cancel a run: a waiting one at once, a running one by stopping its infrastructure."""
+    with client() as api:
+        run = api.cancel_flow_run(run_id)
+    if run.state_type.value == "CANCELLING":
+        typer.echo(f"Flow run {run_id} is CANCELLING: its worker is stopping it.")
+    else:
+        typer.echo(f"Flow run {run_id} CANCELLED.")
+
+
+@app.command("retry")
+def retry(run_id: str) -> None:
+    """Run a finished run of a deployment again, with the same parameters."""
+    with client() as api:
+        run = api.retry_flow_run(run_id)
+    typer.echo(f"Flow run {run_id} scheduled again (next attempt {run.attempt + 1}).")
 
 
 @app.command("logs")

@@ -6,18 +6,22 @@ import sys
 import typer
 
 from ..errors import FlowpoolError
-from . import deployment, flow_run, server, work_pool, work_queue, worker
+from . import deployment, flow_run, scheduler, server, variable, work_pool, work_queue, worker
 from .deploy import deploy
+from .init import init
 
 app = typer.Typer(name="flowpool", no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Deploy Python flows and run them on work pools.")
 app.add_typer(server.app, name="server")
+app.add_typer(scheduler.app, name="scheduler")
 app.add_typer(work_pool.app, name="work-pool")
 app.add_typer(work_queue.app, name="work-queue")
 app.add_typer(worker.app, name="worker")
 app.add_typer(deployment.app, name="deployment")
 app.add_typer(flow_run.app, name="flow-run")
+app.add_typer(variable.app, name="variable")
 app.command("deploy")(deploy)
+app.command("init")(init)
 
 
 def main() -> None:

@@ -121,3 +121,30 @@ def resume(name: str) -> None:
     with client() as api:
         api.update_work_pool(name, paused=False)
     typer.echo(f"Work pool {name!r} resumed.")
+
+
+@app.command("get-default-base-job-template")
+def get_default_base_job_template(
+        type: str = typer.Option(..., "--type", "-t", help="process, docker or kubernetes")) -> None:
+    """Print a worker type's default base job template (JSON) to start your own from."""
+    from ..jobs import default_base_job_template
+
+    typer.echo(json.dumps(default_base_job_template(type), indent=2))
+
+
+@app.command("update")
+def update(name: str,
+           base_job_template: Path = typer.Option(None, help="a JSON file replacing the template"),
+           description: str = typer.Option(None)) -> None:
+    """Change a pool's base job template or description."""
+    changes = {}
+    if base_job_template:
+        changes["base_job_template"] = _read_template(base_job_template)
+    if description is not None:
+        changes["description"] = description
+    if not changes:
+        raise InvalidInput("nothing to update", [FieldError(
+            "--base-job-template", "give a template file or a description")])
+    with client() as api:
+        api.update_work_pool(name, **changes)
+    typer.echo(f"Work pool {name!r} updated: {', '.join(changes)}.")

@@ -1,9 +1,12 @@
-"""`flowpool worker start`"""
+"""`flowpool worker ...`"""
 from __future__ import annotations
 
 import typer
 
 from config.settings import get_settings
+
+from .common import client
+from .output import OUTPUT_OPTION, Output, print_table, show
 
 app = typer.Typer(help="Workers: execute the runs of one work pool.", no_args_is_help=True)
 
@@ -19,3 +22,14 @@ def start(pool: str = typer.Option(..., "--pool", "-p", help="the work pool to s
     from workers.main import start_worker
 
     raise typer.Exit(start_worker(get_settings(), pool, limit, name, work_queue, type))
+
+
+@app.command("ls")
+def ls(pool: str = typer.Option(..., "--pool", "-p"), output: Output = OUTPUT_OPTION) -> None:
+    """List a pool's workers: ONLINE or OFFLINE, and the runs each is running."""
+    with client() as api:
+        workers = api.list_workers(pool)
+    show(workers, output, lambda ws: print_table(
+        [dict(w.model_dump(), runs=", ".join(w.runs) or "-",
+              queues=", ".join(w.work_queues) or "all") for w in ws],
+        ["name", "status", "limit", "queues", "hostname", "pid", "last_seen", "runs"]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -33,11 +34,15 @@ def main(argv: list[str]) -> int:
         return 2
     run_id, token = argv[0], os.environ.get("FLOWPOOL_RUN_TOKEN")
     _die_with_parent()
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     client = FlowpoolClient.from_settings()
     shipper = LogShipper(client, run_id).start()
     out, err = capture_output(shipper)
     try:
         proposal = execute(client, run_id)
+    except Stopped:
+        log.warning("flow run %s stopped by its worker (SIGTERM)", run_id)
+        return 128 + signal.SIGTERM  # the worker reports why it stopped the run
     finally:
         out.close_partial()
         err.close_partial()
@@ -59,6 +64,7 @@ def execute(client: FlowpoolClient, run_id: str) -> StateProposal:
         run = client.read_flow_run(run_id)
         deployment = client.read_deployment_by_id(run.deployment_id)
         log.info("flow run %s (%s, attempt %d) starting", run_id, deployment.full_name, run.attempt)
+        pull_code(client, run_id, deployment.pull_steps)
         flow = load_flow(deployment.entrypoint, Path.cwd())
         parameters = coerce_parameters(flow.fn, run.parameters)
     except FlowpoolError as exc:
@@ -66,12 +72,35 @@ def execute(client: FlowpoolClient, run_id: str) -> StateProposal:
         return StateProposal(type=StateType.FAILED, message=str(exc))
     try:
         result = flow.fn(**parameters)
+    except Stopped:
+        raise
     except BaseException as exc:  # noqa: BLE001 - any failure of user code is the run's failure
         log.error("flow run %s failed:\n%s", run_id, traceback.format_exc().rstrip())
         return StateProposal(type=StateType.FAILED, message=f"{type(exc).__name__}: {exc}")
     log.info("flow run %s completed", run_id)
     value, is_repr = storable_result(result)
     return StateProposal(type=StateType.COMPLETED, result=value, result_is_repr=is_repr)
+
+
+def pull_code(client: FlowpoolClient, run_id: str, pull_steps: list[dict] | None) -> None:
+    """Run the deployment's pull steps here, in the run's infrastructure, before the flow is
+    loaded: they put the code in place (a clone, a download) and move into its directory.
+    Their variables are read now, so a changed variable reaches the next run."""
+    if not pull_steps:
+        return
+    from ..project import run_pull_steps
+    from ..variables import ServerVariables
+
+    log.info("flow run %s: running %d pull step(s)", run_id, len(pull_steps))
+    run_pull_steps(pull_steps, variables=ServerVariables(client))
+
+
+class Stopped(BaseException):
+    """The worker asked this run to stop (cancel or timeout); not a failure of the flow."""
+
+
+def _stop_on_sigterm(_signum, _frame) -> None:
+    raise Stopped()
 
 
 def storable_result(result: Any) -> tuple[Any, bool]:

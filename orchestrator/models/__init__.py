@@ -7,13 +7,13 @@ from .logs import Log, LogCreate
 from .messages import DispatchMessage
 from .work_pools import (DEFAULT_QUEUE, LimitUsage, SlotHolder, WorkPool, WorkPoolCreate,
                          WorkPoolDetail, WorkPoolUpdate, WorkQueue, WorkQueueCreate,
-                         WorkQueueDetail, WorkQueueUpdate)
+                         WorkQueueDetail, WorkQueueUpdate, WorkerStatus)
 
 __all__ = [
     "ClaimedRun", "ClaimRequest", "DEFAULT_QUEUE", "Deployment", "DeploymentCreate",
     "DispatchMessage", "FlowRun", "FlowRunCreate", "FlowRunDetail", "Log", "LogCreate", "Model",
     "LimitUsage", "SlotHolder", "StateProposal", "StateRecord", "WorkPool", "WorkPoolCreate",
     "WorkPoolDetail", "WorkPoolUpdate", "WorkQueue", "WorkQueueCreate", "WorkQueueDetail",
-    "WorkQueueUpdate",
+    "WorkQueueUpdate", "WorkerStatus",
     "new_id", "utcnow",
 ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from pydantic import Field
@@ -33,6 +34,30 @@ class StateRecord(Model):
     attempt: int = 0
 
 
+class WaitingCode(str, Enum):
+    """Why a run that has not started yet is waiting (stable names, for programs)."""
+
+    SCHEDULED_IN_FUTURE = "scheduled_in_future"
+    AWAITING_RETRY = "awaiting_retry"
+    WORK_POOL_PAUSED = "work_pool_paused"
+    WORK_QUEUE_PAUSED = "work_queue_paused"
+    NO_WORKER_ONLINE = "no_worker_online"
+    DEPLOYMENT_LIMIT_FULL = "deployment_limit_full"
+    WORK_POOL_LIMIT_FULL = "work_pool_limit_full"
+    WORK_QUEUE_LIMIT_FULL = "work_queue_limit_full"
+    WORKERS_BUSY = "workers_busy"
+    NO_SCHEDULER = "no_scheduler"
+    AWAITING_DISPATCH = "awaiting_dispatch"
+    AWAITING_CLAIM = "awaiting_claim"
+
+
+class WaitingReason(Model):
+    """Why a run is waiting: a code for programs, a sentence for people."""
+
+    code: WaitingCode
+    message: str
+
+
 class FlowRun(Model):
     id: str
     name: str
@@ -49,6 +74,9 @@ class FlowRun(Model):
     state_message: str | None = None
     state_changed: datetime
     attempt: int = 0
+    retries: int = 0
+    retry_delay_seconds: float | list[float] = 0.0
+    timeout_seconds: float | None = None
     dispatch_token: str | None = None
     scheduled_time: datetime
     start_time: datetime | None = None
@@ -57,8 +85,14 @@ class FlowRun(Model):
     result: Any = None
     result_is_repr: bool = False
     idempotency_key: str | None = None
+    schedule_id: str | None = None  # the schedule that created it, if one did
+    auto_scheduled: bool = False
     created: datetime
     updated: datetime
+    # Computed when read, never stored: SCHEDULED for longer than FLOWPOOL_LATE_AFTER_S past
+    # its scheduled time, and why a run that has not started is waiting.
+    late: bool = False
+    waiting_reason: WaitingReason | None = None
 
 
 class FlowRunDetail(FlowRun):

@@ -91,6 +91,19 @@ class WorkQueueDetail(WorkQueue):
     usage: LimitUsage
 
 
+class WorkerStatus(Model):
+    """A worker of a pool as its heartbeats describe it, with the runs it is running."""
+
+    name: str
+    status: Literal["ONLINE", "OFFLINE"]
+    limit: int
+    work_queues: list[str]
+    hostname: str
+    pid: int
+    last_seen: datetime
+    runs: list[str]
+
+
 class WorkPoolDetail(WorkPool):
     usage: LimitUsage
     work_queues: list[WorkQueueDetail]

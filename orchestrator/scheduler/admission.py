@@ -48,6 +48,43 @@ class Usage:
             self.deployments[c.deployment_id] += 1
 
 
+@dataclass(frozen=True)
+class WorkerCapacity:
+    """How many runs the online workers of each pool (and of each work queue) can hold."""
+
+    pools: dict[str, int] = field(default_factory=dict)
+    queues: dict[tuple[str, str], int] = field(default_factory=dict)
+    # pool -> queues served by every worker of the pool (a worker without --work-queue)
+    pools_serving_all: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_beats(cls, beats_by_pool: dict, now: float, offline_after_s: float) -> "WorkerCapacity":
+        pools, queues, serving_all = {}, {}, set()
+        for pool, beats in beats_by_pool.items():
+            online = [b for b in beats if b.online(now, offline_after_s)]
+            pools[pool] = sum(b.limit for b in online)
+            if any(not b.work_queues for b in online):
+                serving_all.add(pool)
+            for beat in online:
+                for queue in beat.work_queues:
+                    queues[(pool, queue)] = queues.get((pool, queue), 0) + beat.limit
+        return cls(pools, queues, frozenset(serving_all))
+
+    def for_queue(self, pool: str, queue: str) -> int:
+        all_queues = self.pools.get(pool, 0) if pool in self.pools_serving_all else 0
+        return all_queues + self.queues.get((pool, queue), 0)
+
+    def apply(self, limits: "Limits") -> "Limits":
+        """The limits tightened by what the online workers can take."""
+        pools = {p: _tighter(limit, self.pools.get(p, 0)) for p, limit in limits.pools.items()}
+        queues = {q: _tighter(limit, self.for_queue(*q)) for q, limit in limits.queues.items()}
+        return Limits(pools, queues, limits.deployments)
+
+
+def _tighter(limit: int | None, capacity: int) -> int:
+    return capacity if limit is None else min(limit, capacity)
+
+
 @dataclass
 class Admission:
     admitted: list[Candidate] = field(default_factory=list)

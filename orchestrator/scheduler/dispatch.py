@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Callable, Protocol
 
 import sqlalchemy as sa
 
@@ -21,8 +21,8 @@ from ..states import SLOT_HOLDING_STATES, Origin, StateType
 from ..store import flow_runs as runs_store
 from ..store.database import Database
 from ..store.tables import deployments, flow_runs, work_pools, work_queues
-from .admission import (CANCEL_NEW, Candidate, DeploymentLimit, Limits, Usage, admit,
-                        cancel_new_reason, full_deployments, full_pools, full_queues)
+from .admission import (CANCEL_NEW, Candidate, DeploymentLimit, Limits, Usage, WorkerCapacity,
+                        admit, cancel_new_reason, full_deployments, full_pools, full_queues)
 
 log = logging.getLogger(__name__)
 DISPATCH_LOCK_ID = 0x666C6F77  # PostgreSQL advisory lock: one dispatching transaction at a time
@@ -158,14 +158,19 @@ def _lock_dispatch(conn: sa.Connection) -> None:
 
 
 def dispatch_once(db: Database, publisher: Publisher, now: datetime, claim_timeout_s: float,
-                  batch_size: int = 1000) -> list[Dispatch]:
+                  batch_size: int = 1000,
+                  capacity: Callable[[list[str]], WorkerCapacity | None] | None = None,
+                  ) -> list[Dispatch]:
     """One pass: re-dispatch unclaimed runs, cancel CANCEL_NEW collisions, admit due runs
-    within every limit; publish after commit."""
+    within every limit (and the online workers' capacity, when known); publish after commit."""
     with db.begin() as conn:
         _lock_dispatch(conn)
         dispatches = mark_pending(conn, unclaimed_runs(conn, now, claim_timeout_s), now,
                                   "dispatched again: no worker claimed it in time")
         limits, usage = load_limits(conn), load_usage(conn)
+        known = capacity(list(limits.pools)) if capacity else None
+        if known is not None:
+            limits = known.apply(limits)
         cancel(conn, runs_to_cancel_new(conn, now, limits, usage), now)
         admission = admit(due_candidates(conn, now, limits, usage, batch_size), limits, usage)
         cancel(conn, [(c.run_id, reason) for c, reason in admission.cancelled], now)

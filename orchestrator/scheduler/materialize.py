@@ -84,6 +84,22 @@ def times_to_create(entry: DeploymentSchedule, now: datetime,
     return scheduled_times(entry.schedule, now, lookahead)
 
 
+def times_not_yet_created(times: list[datetime], existing: FutureRuns) -> list[datetime]:
+    """The part of `times` (from `times_to_create`) worth offering to the insert.
+
+    When the schedule's future runs account for every wanted time up to the latest of them
+    (as many runs as such times), only later times can be missing: the usual case, one new
+    time per period. Otherwise a run was deleted or cancelled, and all times are offered;
+    the idempotency key skips those that exist. Either way the result is the same rows.
+    """
+    if existing.latest is None:
+        return times
+    covered = sum(1 for when in times if when <= existing.latest)
+    if covered != existing.count:
+        return times
+    return [when for when in times if when > existing.latest]
+
+
 def idempotency_key(deployment_id: str, schedule_id: str, scheduled_time: datetime) -> str:
     """The run's unique key: the same text in every process for the same instant, whatever
     time zone `scheduled_time` is expressed in (no hash(), which varies per process)."""

@@ -1,16 +1,23 @@
 """The scheduler daemon: `tick(now)` does the work; `run()` sleeps until the next due run,
-the next periodic look, or the doorbell, whichever comes first."""
+the next periodic look, or the doorbell, whichever comes first. Only the holder of the
+leader lease ticks; other schedulers wait as standby and take over when it goes."""
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timezone
 
 from config.settings import Settings
 
+from ..leases import read_worker_beats
 from ..store.database import Database
 from ..wakeup import DoorbellListener
+from .admission import WorkerCapacity
 from .dispatch import Publisher, dispatch_once, next_due_time
+from .leader import RENEWALS_PER_LEASE, LeaderLease, LeaseKeeper, current_leader
+from .materializer import Materializer
+from .reaper import Reaper
 
 log = logging.getLogger(__name__)
 DISPATCH_BATCH_SIZE = 1000
@@ -18,18 +25,30 @@ DISPATCH_BATCH_SIZE = 1000
 
 class Scheduler:
     def __init__(self, db: Database, publisher: Publisher, settings: Settings, redis_url: str):
+        import redis
+
         self.db, self.publisher, self.settings, self.redis_url = db, publisher, settings, redis_url
+        self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.reaper = Reaper(db, self.redis, settings.crash_after_s)
+        self.materializer = Materializer(db)
+        self.lease = LeaderLease(self.redis, settings.leader_lease_s)
+        self.standby = False  # said so in the log already
         self.wake = threading.Event()
         self.stop = threading.Event()
+        self.stopped = threading.Event()
 
     def tick(self, now: datetime) -> float:
-        """Dispatch what is due at `now`; return the seconds until the next look."""
+        """One pass at `now`: reap silent runs, dispatch what is due within every limit and
+        the online workers' capacity, then create the runs schedules need ahead (after
+        dispatch, so a due run never waits for it); return the seconds until the next look."""
+        self.reaper.reap(now)
         dispatches = dispatch_once(self.db, self.publisher, now, self.settings.claim_timeout_s,
-                                   DISPATCH_BATCH_SIZE)
+                                   DISPATCH_BATCH_SIZE, self.worker_capacity)
         if dispatches:
             log.info("dispatched %d run(s)", len(dispatches))
         if len(dispatches) >= DISPATCH_BATCH_SIZE:
             return 0.0  # more may be waiting behind this batch
+        self.materializer.run(now)
         with self.db.connect() as conn:
             due = next_due_time(conn, now)
         wait = self.settings.dispatch_interval_s
@@ -37,24 +56,70 @@ class Scheduler:
             wait = min(wait, max((due - now).total_seconds(), 0.0))
         return wait
 
+    def worker_capacity(self, pools: list[str]) -> WorkerCapacity | None:
+        """Slots of the online workers, per pool and per work queue; None if Redis is away."""
+        try:
+            beats = {pool: read_worker_beats(self.redis, pool) for pool in pools}
+        except Exception as exc:
+            log.warning("cannot read worker heartbeats (%s); dispatching without them", exc)
+            return None
+        return WorkerCapacity.from_beats(beats, time.time(), self.settings.worker_offline_after_s)
+
     def run(self) -> None:
         DoorbellListener(self.redis_url, self.wake, self.stop).start()
-        log.info("scheduler started")
-        while not self.stop.is_set():
-            self.wake.clear()
-            try:
-                wait = self.tick(datetime.now(timezone.utc))
-            except Exception:
-                log.exception("scheduler tick failed; trying again shortly")
-                wait = 1.0
-            self.wake.wait(timeout=wait)
-        log.info("scheduler stopped")
+        LeaseKeeper(self.lease, self.stop, on_lost=self.wake.set).start()
+        log.info("scheduler %s started", self.lease.identity)
+        try:
+            while not self.stop.is_set():
+                if self.lease.held() or self._take_lead():
+                    self._lead_once()
+                else:
+                    self.stop.wait(self.lease.lease_s / RENEWALS_PER_LEASE)
+        finally:
+            self._step_down()
+            self.stopped.set()
+        log.info("scheduler %s stopped", self.lease.identity)
+
+    def _lead_once(self) -> None:
+        """One tick, then sleep until the next due run, the next look or the doorbell."""
+        self.wake.clear()
+        started = time.monotonic()
+        try:
+            wait = self.tick(datetime.now(timezone.utc))
+        except Exception:
+            log.exception("scheduler tick failed; trying again shortly")
+            wait = 1.0
+        self.wake.wait(timeout=max(wait - (time.monotonic() - started), 0.0))
+
+    def _take_lead(self) -> bool:
+        try:
+            taken = self.lease.acquire()
+        except Exception as exc:
+            log.warning("cannot reach Redis to elect the scheduler leader (%s)", exc)
+            return False
+        if taken:
+            log.info("scheduler %s is the leader", self.lease.identity)
+        elif not self.standby:
+            log.info("scheduler %s is standby; %s leads", self.lease.identity,
+                     current_leader(self.redis))
+        self.standby = not taken
+        return taken
+
+    def _step_down(self) -> None:
+        if not self.lease.held():
+            return
+        try:
+            self.lease.release()
+        except Exception as exc:
+            log.warning("could not release the scheduler lease (%s); it expires by itself", exc)
 
     def start_in_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="flowpool-scheduler", daemon=True)
         thread.start()
         return thread
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait_s: float = 5.0) -> None:
+        """Stop after the current tick, handing the lease over (waits up to `wait_s`)."""
         self.stop.set()
         self.wake.set()
+        self.stopped.wait(timeout=wait_s)

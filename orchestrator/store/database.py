@@ -40,7 +40,11 @@ class Database:
         return engine
 
     def create_schema(self) -> None:
+        """Create what is missing: tables, and columns added to existing tables since."""
         metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            for table, column in _missing_columns(conn):
+                _add_column(conn, table, column)
 
     def drop_schema(self) -> None:
         metadata.drop_all(self.engine)
@@ -79,3 +83,28 @@ def _configure_sqlite_connection(dbapi_conn, _record) -> None:
 
 def _begin_sqlite_transaction(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+
+
+def _missing_columns(conn: sa.Connection) -> list[tuple[sa.Table, sa.Column]]:
+    inspector = sa.inspect(conn)
+    missing = []
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        missing += [(table, c) for c in table.columns if c.name not in present]
+    return missing
+
+
+def _add_column(conn: sa.Connection, table: sa.Table, column: sa.Column) -> None:
+    """Additive migration: existing rows get the column's default (or NULL)."""
+    type_sql = column.type.compile(dialect=conn.dialect)
+    default = column.default.arg if column.default is not None and column.default.is_scalar else None
+    clause = f" DEFAULT {_literal(default)}" if default is not None else ""
+    conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {type_sql}{clause}')
+
+
+def _literal(value) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"

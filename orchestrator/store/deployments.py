@@ -7,22 +7,39 @@ import sqlalchemy as sa
 
 from ..errors import FieldError, NotFound
 from ..models import DEFAULT_QUEUE, Deployment, DeploymentCreate, new_id
+from .schedules import (check_schedules_can_run, check_unique_slugs, delete_future_runs,
+                        read_schedules, replace_schedules, run_definition)
 from .tables import deployments
 
 
 def upsert_deployment(conn: sa.Connection, request: DeploymentCreate, now: datetime) -> Deployment:
-    """Create FLOW/NAME, or replace its definition and keep its id."""
-    values = request.model_dump()
+    """Create FLOW/NAME, or replace its definition and keep its id.
+
+    Schedules: None keeps them, a list replaces them. When anything the runs are made from
+    changes, the future auto-scheduled runs are deleted and the scheduler makes them again.
+    """
+    if request.schedules is not None:
+        check_unique_slugs(request.schedules)
+    values = request.model_dump(exclude={"schedules", "paused"})
     values["work_queue_name"] = request.work_queue_name or DEFAULT_QUEUE
-    existing = conn.execute(sa.select(deployments.c.id, deployments.c.created).where(
-        deployments.c.flow_name == request.flow_name, deployments.c.name == request.name)).first()
-    if existing:
-        conn.execute(deployments.update().where(deployments.c.id == existing.id)
+    if request.paused is not None:
+        values["paused"] = request.paused
+    ident = conn.execute(sa.select(deployments.c.id).where(
+        deployments.c.flow_name == request.flow_name, deployments.c.name == request.name)).scalar()
+    before = read_deployment_by_id(conn, ident) if ident else None
+    if before:
+        conn.execute(deployments.update().where(deployments.c.id == ident)
                      .values(**values, updated=now))
-        return Deployment(**values, id=existing.id, created=existing.created, updated=now)
-    ident = new_id()
-    conn.execute(deployments.insert().values(**values, id=ident, created=now, updated=now))
-    return Deployment(**values, id=ident, created=now, updated=now)
+    else:
+        ident = new_id()
+        conn.execute(deployments.insert().values(**values, id=ident, created=now, updated=now))
+    if request.schedules is not None:
+        replace_schedules(conn, ident, request.schedules, before.schedules if before else [], now)
+    after = read_deployment_by_id(conn, ident)
+    check_schedules_can_run(after)
+    if before and run_definition(before) != run_definition(after):
+        delete_future_runs(conn, now, deployment_id=ident)
+    return after
 
 
 def read_deployment(conn: sa.Connection, flow_name: str, name: str) -> Deployment:
@@ -32,18 +49,24 @@ def read_deployment(conn: sa.Connection, flow_name: str, name: str) -> Deploymen
     if row is None:
         raise NotFound(f"deployment {flow_name}/{name} does not exist", [FieldError(
             "deployment", "see `flowpool deployment ls` for the deployments there are")])
-    return Deployment.model_validate(dict(row))
+    return _with_schedules(conn, [Deployment.model_validate(dict(row))])[0]
 
 
 def read_deployment_by_id(conn: sa.Connection, deployment_id: str) -> Deployment:
     row = conn.execute(sa.select(deployments).where(deployments.c.id == deployment_id)).mappings().first()
     if row is None:
         raise NotFound(f"deployment {deployment_id} does not exist")
-    return Deployment.model_validate(dict(row))
+    return _with_schedules(conn, [Deployment.model_validate(dict(row))])[0]
 
 
 def list_deployments(conn: sa.Connection, work_pool_name: str | None = None) -> list[Deployment]:
     query = sa.select(deployments).order_by(deployments.c.flow_name, deployments.c.name)
     if work_pool_name:
         query = query.where(deployments.c.work_pool_name == work_pool_name)
-    return [Deployment.model_validate(dict(row)) for row in conn.execute(query).mappings()]
+    return _with_schedules(conn, [Deployment.model_validate(dict(row))
+                                  for row in conn.execute(query).mappings()])
+
+
+def _with_schedules(conn: sa.Connection, found: list[Deployment]) -> list[Deployment]:
+    schedules = read_schedules(conn, [d.id for d in found])
+    return [d.model_copy(update={"schedules": schedules[d.id]}) for d in found]

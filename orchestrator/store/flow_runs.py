@@ -5,7 +5,7 @@ Every change is judged by `states.decide` and written as one compare-and-set on 
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +15,8 @@ from ..jobs import validate_job_variables
 from ..models import (Deployment, FlowRun, FlowRunCreate, FlowRunDetail, StateProposal,
                       StateRecord, WorkPool, new_id)
 from ..parameters import validate_against_schema
-from ..states import DEFAULT_NAMES, FINAL_STATES, Origin, StateType, decide
+from ..states import (DEFAULT_NAMES, FINAL_STATES, Origin, StateType, decide, retry_delay_s,
+                      should_retry)
 from .tables import flow_run_states, flow_runs
 from .work_pools import read_work_queue
 
@@ -32,20 +33,37 @@ def create_flow_run(conn: sa.Connection, deployment: Deployment, pool: WorkPool,
     validate_job_variables(pool.base_job_template, request.job_variables, "job_variable")
     queue_name = request.work_queue_name or deployment.work_queue_name
     read_work_queue(conn, pool.name, queue_name)
+    values = new_run_values(deployment, queue_name, request, parameters, now, idempotency_key)
+    conn.execute(flow_runs.insert().values(**values))
+    conn.execute(flow_run_states.insert().values(**initial_state_record(values)))
+    return FlowRun.model_validate(values)
+
+
+def new_run_values(deployment: Deployment, queue_name: str, request: FlowRunCreate,
+                   parameters: dict[str, Any], now: datetime,
+                   idempotency_key: str | None = None) -> dict[str, Any]:
+    """The row of a new SCHEDULED run of `deployment`: what a run copies from its deployment
+    (tags, retries, timeout), decided here for triggered and scheduled runs alike."""
     ident = new_id()
-    values = dict(
+    return dict(
         id=ident, name=request.name or f"{deployment.flow_name}-{ident[:8]}",
         flow_name=deployment.flow_name, deployment_id=deployment.id,
-        deployment_name=deployment.name, work_pool_name=pool.name, work_queue_name=queue_name,
-        parameters=parameters, job_variables=request.job_variables,
+        deployment_name=deployment.name, work_pool_name=deployment.work_pool_name,
+        work_queue_name=queue_name, parameters=parameters, job_variables=request.job_variables,
         tags=sorted(set(deployment.tags) | set(request.tags)),
         state_type=StateType.SCHEDULED.value, state_name=DEFAULT_NAMES[StateType.SCHEDULED],
         state_message=None, state_changed=now, attempt=0, dispatch_token=None,
+        retries=deployment.retries, retry_delay_seconds=deployment.retry_delay_seconds,
+        timeout_seconds=deployment.timeout_seconds,
         scheduled_time=request.scheduled_time or now, idempotency_key=idempotency_key,
         result_is_repr=False, created=now, updated=now)
-    conn.execute(flow_runs.insert().values(**values))
-    _record_state(conn, ident, StateType.SCHEDULED, values["state_name"], None, 0, now)
-    return FlowRun.model_validate(values)
+
+
+def initial_state_record(run_values: dict[str, Any]) -> dict[str, Any]:
+    """The first entry of a new run's state history."""
+    return dict(flow_run_id=run_values["id"], type=run_values["state_type"],
+                name=run_values["state_name"], message=None, attempt=0,
+                timestamp=run_values["created"])
 
 
 def read_flow_run(conn: sa.Connection, run_id: str) -> FlowRun:
@@ -92,6 +110,8 @@ def set_state(conn: sa.Connection, run_id: str, proposal: StateProposal, origin:
                       and proposal.token == run.dispatch_token)
     if not decision.accepted:
         raise StateRejected(f"flow run {run_id} is {run.state_type.value}: {decision.reason}")
+    if should_retry(run.state_type, proposal.type, run.attempt, run.retries):
+        proposal, scheduled_time = _retry_instead(run, proposal, now)
     values = _state_values(run, proposal, now, decision.rule.issues_token, worker_name)
     if scheduled_time is not None:
         values["scheduled_time"] = scheduled_time
@@ -107,6 +127,36 @@ def set_state(conn: sa.Connection, run_id: str, proposal: StateProposal, origin:
     return run.model_copy(update=values)
 
 
+def _retry_instead(run: FlowRun, proposal: StateProposal,
+                   now: datetime) -> tuple[StateProposal, datetime]:
+    """AwaitingRetry: the run waits in SCHEDULED for the delay, then runs as a new attempt."""
+    delay = retry_delay_s(run.retry_delay_seconds, run.attempt)
+    outcome = proposal.name or DEFAULT_NAMES[proposal.type]
+    message = (f"attempt {run.attempt} of {run.retries + 1} ended {outcome}"
+               f"{': ' + proposal.message if proposal.message else ''}; retrying in {delay:g}s")
+    return (StateProposal(type=StateType.SCHEDULED, name="AwaitingRetry", message=message),
+            now + timedelta(seconds=delay))
+
+
+def cancel_flow_run(conn: sa.Connection, run_id: str, now: datetime) -> FlowRun:
+    """A waiting run is cancelled at once; a running one is asked to stop (CANCELLING)."""
+    run = read_flow_run(conn, run_id)
+    target = StateType.CANCELLING if run.state_type is StateType.RUNNING else StateType.CANCELLED
+    return set_state(conn, run_id, StateProposal(type=target, message="cancelled by a user"),
+                     Origin.USER, now)
+
+
+def rerun_flow_run(conn: sa.Connection, run_id: str, now: datetime) -> FlowRun:
+    """Schedule a finished run again, now, with the same parameters, as its next attempt."""
+    run = read_flow_run(conn, run_id)
+    if run.deployment_id is None:
+        raise InvalidInput(f"flow run {run_id} has no deployment to run it again", [FieldError(
+            "flow_run", "only runs of a deployment can be retried")])
+    return set_state(conn, run_id, StateProposal(
+        type=StateType.SCHEDULED, message=f"run again by a user after {run.state_name}"),
+        Origin.USER, now, scheduled_time=now)
+
+
 def _state_values(run: FlowRun, proposal: StateProposal, now: datetime, issues_token: bool,
                   worker_name: str | None) -> dict[str, Any]:
     to = proposal.type
@@ -114,6 +164,9 @@ def _state_values(run: FlowRun, proposal: StateProposal, now: datetime, issues_t
                                   state_message=proposal.message, state_changed=now, updated=now)
     if issues_token:
         values["dispatch_token"] = new_id()
+    elif to is StateType.SCHEDULED:
+        values["dispatch_token"] = None  # the next dispatch issues the next attempt's token
+        values["end_time"] = None
     if to is StateType.RUNNING:
         values["attempt"] = run.attempt + 1
         values["worker_name"] = worker_name

@@ -72,9 +72,28 @@ deployments = sa.Table(
     sa.Column("pull_steps", sa.JSON),
     sa.Column("concurrency_limit", sa.Integer),
     sa.Column("collision_strategy", sa.String(16), nullable=False, default="ENQUEUE"),
+    sa.Column("retries", sa.Integer, nullable=False, default=0),
+    sa.Column("retry_delay_seconds", sa.JSON, nullable=False, default=0),
+    sa.Column("timeout_seconds", sa.Float),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("updated", UTCDateTime, nullable=False),
     sa.UniqueConstraint("flow_name", "name", name="uq_deployment_name"),
+)
+
+deployment_schedules = sa.Table(
+    "deployment_schedules", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("deployment_id", sa.String(36), sa.ForeignKey("deployments.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),  # the order the user gave them in
+    sa.Column("slug", sa.String(100)),
+    sa.Column("schedule", sa.JSON, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("parameters", sa.JSON, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("deployment_id", "slug", name="uq_deployment_schedule_slug"),
 )
 
 flow_runs = sa.Table(
@@ -94,6 +113,9 @@ flow_runs = sa.Table(
     sa.Column("state_message", sa.Text),
     sa.Column("state_changed", UTCDateTime, nullable=False),
     sa.Column("attempt", sa.Integer, nullable=False, default=0),
+    sa.Column("retries", sa.Integer, nullable=False, default=0),
+    sa.Column("retry_delay_seconds", sa.JSON, nullable=False, default=0),
+    sa.Column("timeout_seconds", sa.Float),
     sa.Column("dispatch_token", sa.String(36)),
     sa.Column("scheduled_time", UTCDateTime, nullable=False),
     sa.Column("start_time", UTCDateTime),
@@ -102,6 +124,9 @@ flow_runs = sa.Table(
     sa.Column("result", sa.JSON),
     sa.Column("result_is_repr", sa.Boolean, nullable=False, default=False),
     sa.Column("idempotency_key", sa.String(300), unique=True),
+    sa.Column("schedule_id", sa.String(36),
+              sa.ForeignKey("deployment_schedules.id", ondelete="SET NULL")),
+    sa.Column("auto_scheduled", sa.Boolean, nullable=False, default=False),
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("updated", UTCDateTime, nullable=False),
 )
@@ -110,6 +135,9 @@ sa.Index("ix_flow_runs_state_scheduled", flow_runs.c.state_type, flow_runs.c.sch
 sa.Index("ix_flow_runs_pool_state", flow_runs.c.work_pool_name, flow_runs.c.state_type)
 sa.Index("ix_flow_runs_deployment_state", flow_runs.c.deployment_id, flow_runs.c.state_type)
 sa.Index("ix_flow_runs_created", flow_runs.c.created)
+# A schedule's future runs: counted by the materializer, deleted when the schedule changes.
+sa.Index("ix_flow_runs_schedule_state", flow_runs.c.schedule_id, flow_runs.c.state_type,
+         flow_runs.c.scheduled_time)
 
 flow_run_states = sa.Table(
     "flow_run_states", metadata,
@@ -121,6 +149,15 @@ flow_run_states = sa.Table(
     sa.Column("message", sa.Text),
     sa.Column("attempt", sa.Integer, nullable=False, default=0),
     sa.Column("timestamp", UTCDateTime, nullable=False),
+)
+
+variables = sa.Table(
+    "variables", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("value", sa.JSON),  # any JSON value; null is stored as JSON null
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
 )
 
 logs = sa.Table(

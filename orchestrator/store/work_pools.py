@@ -10,7 +10,7 @@ from ..jobs import check_base_job_template, default_base_job_template
 from ..models import (DEFAULT_QUEUE, LimitUsage, SlotHolder, WorkPool, WorkPoolCreate,
                       WorkPoolDetail, WorkPoolUpdate, WorkQueue, WorkQueueCreate,
                       WorkQueueDetail, WorkQueueUpdate, new_id)
-from ..states import FINAL_STATES, SLOT_HOLDING_STATES
+from ..states import FINAL_STATES, SLOT_HOLDING_STATES, StateType
 from .tables import deployments, flow_runs, work_pools, work_queues
 
 
@@ -149,3 +149,14 @@ def read_work_pool_detail(conn: sa.Connection, name: str) -> WorkPoolDetail:
 
 def _usage(limit: int | None, holders: list[SlotHolder]) -> LimitUsage:
     return LimitUsage(limit=limit, in_use=len(holders), holders=holders)
+
+
+def runs_by_worker(conn: sa.Connection, pool_name: str) -> dict[str, list[str]]:
+    """Worker name -> ids of the runs it holds (RUNNING or CANCELLING) in this pool."""
+    query = sa.select(flow_runs.c.worker_name, flow_runs.c.id).where(
+        flow_runs.c.work_pool_name == pool_name,
+        flow_runs.c.state_type.in_([StateType.RUNNING.value, StateType.CANCELLING.value]))
+    held: dict[str, list[str]] = {}
+    for worker, run_id in conn.execute(query):
+        held.setdefault(worker, []).append(run_id)
+    return held

@@ -2,6 +2,9 @@
 flow twice, because the claim PENDING -> RUNNING carries the dispatch token."""
 from __future__ import annotations
 
+import os
+import signal
+
 import redis
 
 from orchestrator.devstack import wait_for
@@ -26,6 +29,8 @@ def test_a_duplicated_message_executes_the_flow_once(stack, process_pool, flow_f
     stack.cli("deploy", entrypoint, "--name", "dup", "--pool", pool, cwd=project, check=True)
     marker = tmp_path / "executions.txt"
     api = stack.client()
+    worker = stack.start_worker(pool, "--limit", "2")
+    os.kill(worker.pid, signal.SIGSTOP)  # online for the scheduler, but not consuming
     run = api.create_flow_run_by_name("count/dup", {"marker": str(marker)})
     pending = wait_for(lambda: _pending(api, run.id), 10, "the run to be dispatched")
     queue = celery_queue(pool, "default")
@@ -33,9 +38,10 @@ def test_a_duplicated_message_executes_the_flow_once(stack, process_pool, flow_f
     publisher.publish(queue, DispatchMessage(run_id=run.id, token=pending.dispatch_token))
     publisher.publish(queue, DispatchMessage(run_id=run.id, token="a-stale-token"))
     broker = redis.Redis.from_url(stack.redis_url)
-    assert broker.llen(queue) == 3  # the dispatcher's message, its duplicate, a stale one
+    # the dispatcher's message may already sit in the stopped worker's pending BRPOP
+    assert broker.llen(queue) >= 2
 
-    worker = stack.start_worker(pool, "--limit", "2")
+    os.kill(worker.pid, signal.SIGCONT)
 
     wait_for(lambda: api.read_flow_run(run.id).state_type.value == "COMPLETED", 30, "completion")
     wait_for(lambda: broker.llen(queue) == 0, 10, "every message to be consumed")

@@ -15,11 +15,13 @@ FLOW = "from orchestrator import flow\n\n@flow\ndef add(a: int, b: int = 1):\n  
 
 
 @pytest.fixture
-def postgres_stack(tmp_path, redis_server):
+def postgres_stack(tmp_path):
     if not POSTGRES_URL:
         pytest.skip("FLOWPOOL_TEST_DATABASE_URL is not set: no PostgreSQL server to test against")
     Database(POSTGRES_URL).drop_schema()
-    stack = LocalStack(tmp_path / "home", redis_url=redis_server.url, database_url=POSTGRES_URL)
+    # its own Redis: one Redis serves one flowpool installation (one scheduler leader)
+    stack = LocalStack(tmp_path / "home", database_url=POSTGRES_URL)
+    stack.start_redis()
     stack.start_server()
     yield stack
     stack.stop()

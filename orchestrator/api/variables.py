@@ -1,0 +1,40 @@
+"""Routes for variables: named JSON values that project files reference."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Response
+
+from ..models.variables import VARIABLE_NAME_PATTERN, Variable, VariableValue
+from ..store import variables as store
+from ..store.database import Database
+from .dependencies import get_db, utcnow
+
+router = APIRouter(prefix="/variables", tags=["variables"])
+VariableNamePath = Path(pattern=VARIABLE_NAME_PATTERN, max_length=100)
+
+
+@router.get("")
+def list_variables(db: Database = Depends(get_db)) -> list[Variable]:
+    with db.connect() as conn:
+        return store.list_variables(conn)
+
+
+@router.get("/{name}")
+def read_variable(name: str, db: Database = Depends(get_db)) -> Variable:
+    with db.connect() as conn:
+        return store.read_variable(conn, name)
+
+
+@router.put("/{name}")
+def set_variable(request: VariableValue, response: Response,
+                 name: str = VariableNamePath, db: Database = Depends(get_db)) -> Variable:
+    """Create or replace; 201 when the variable is new."""
+    with db.begin() as conn:
+        variable, created = store.set_variable(conn, name, request.value, utcnow())
+    response.status_code = 201 if created else 200
+    return variable
+
+
+@router.delete("/{name}")
+def delete_variable(name: str, db: Database = Depends(get_db)) -> Variable:
+    with db.begin() as conn:
+        return store.delete_variable(conn, name)

@@ -1,0 +1,69 @@
+"""Late and waiting reasons on the runs the API returns: reads what can hold a run back (pauses,
+limits, usage, online workers, the scheduler's lease) once per request, then applies the
+pure rules of `scheduler/waiting.py`."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import TypeVar
+
+import sqlalchemy as sa
+
+from config.settings import get_settings
+
+from ..leases import read_worker_beats
+from ..models import FlowRun
+from ..scheduler.admission import WorkerCapacity
+from ..scheduler.dispatch import load_limits, load_usage
+from ..scheduler.leader import current_leader
+from ..scheduler.waiting import DispatchSnapshot, with_waiting_info
+from ..states import StateType
+from ..store.tables import work_pools, work_queues
+from .dependencies import utcnow
+
+log = logging.getLogger(__name__)
+WAITING = (StateType.SCHEDULED, StateType.PENDING)
+Run = TypeVar("Run", bound=FlowRun)
+
+
+def annotate_waiting(conn: sa.Connection, redis, runs: list[Run]) -> list[Run]:
+    """`runs` with `late` and `waiting_reason` filled in."""
+    waiting_pools = {r.work_pool_name for r in runs if r.state_type in WAITING}
+    if not waiting_pools:
+        return runs
+    snapshot = read_snapshot(conn, redis, sorted(waiting_pools))
+    now, late_after_s = utcnow(), get_settings().late_after_s
+    return [with_waiting_info(r, snapshot if r.state_type in WAITING else None, now,
+                              late_after_s) for r in runs]
+
+
+def read_snapshot(conn: sa.Connection, redis, pools: list[str]) -> DispatchSnapshot:
+    paused_pools = conn.execute(sa.select(work_pools.c.name).where(work_pools.c.paused.is_(True)))
+    paused_queues = conn.execute(sa.select(work_queues.c.work_pool_name, work_queues.c.name)
+                                 .where(work_queues.c.paused.is_(True)))
+    return DispatchSnapshot(
+        paused_pools=frozenset(paused_pools.scalars()),
+        paused_queues=frozenset((r.work_pool_name, r.name) for r in paused_queues),
+        limits=load_limits(conn), usage=load_usage(conn),
+        capacity=_worker_capacity(redis, pools), scheduler_running=_scheduler_running(redis))
+
+
+def _worker_capacity(redis, pools: list[str]) -> WorkerCapacity | None:
+    if redis is None:
+        return None
+    try:
+        beats = {pool: read_worker_beats(redis, pool) for pool in pools}
+    except Exception as exc:
+        log.warning("cannot read worker heartbeats (%s)", exc)
+        return None
+    return WorkerCapacity.from_beats(beats, time.time(), get_settings().worker_offline_after_s)
+
+
+def _scheduler_running(redis) -> bool | None:
+    if redis is None:
+        return None
+    try:
+        return current_leader(redis) is not None
+    except Exception as exc:
+        log.warning("cannot read the scheduler lease (%s)", exc)
+        return None

@@ -1,0 +1,57 @@
+"""Variables in the database, addressed by name."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import FieldError, NotFound
+from ..models import new_id
+from ..models.variables import Variable
+from .tables import variables
+
+
+def set_variable(conn: sa.Connection, name: str, value: Any,
+                 now: datetime) -> tuple[Variable, bool]:
+    """Create NAME or replace its value; the variable, and whether it is new.
+
+    One INSERT ... ON CONFLICT DO UPDATE: two writers setting the same new name both succeed
+    (the last one wins) instead of one failing on the unique name.
+    """
+    existed = conn.execute(sa.select(variables.c.id).where(variables.c.name == name)).first()
+    statement = _insert(conn).values(id=new_id(), name=name, value=value, created=now,
+                                     updated=now)
+    conn.execute(statement.on_conflict_do_update(index_elements=[variables.c.name],
+                                                 set_={"value": value, "updated": now}))
+    return read_variable(conn, name), existed is None
+
+
+def read_variable(conn: sa.Connection, name: str) -> Variable:
+    row = conn.execute(sa.select(variables).where(variables.c.name == name)).mappings().first()
+    if row is None:
+        raise NotFound(f"variable {name!r} does not exist", [FieldError(
+            "name", f"set it with `flowpool variable set {name} VALUE` "
+                    "(see `flowpool variable ls` for the variables there are)")])
+    return Variable.model_validate(dict(row))
+
+
+def list_variables(conn: sa.Connection) -> list[Variable]:
+    rows = conn.execute(sa.select(variables).order_by(variables.c.name)).mappings()
+    return [Variable.model_validate(dict(row)) for row in rows]
+
+
+def delete_variable(conn: sa.Connection, name: str) -> Variable:
+    variable = read_variable(conn, name)
+    conn.execute(variables.delete().where(variables.c.name == name))
+    return variable
+
+
+def _insert(conn: sa.Connection):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise NotImplementedError(f"no upsert for {conn.dialect.name}")
+    return insert(variables)

@@ -1,0 +1,133 @@
+"""The deploy wizard, driven through a real terminal (a pseudo-terminal, with pexpect)
+against a real server: answers in, a flowpool.yaml and a registered deployment out; and
+`--no-prompt` (or no terminal at all) never asks."""
+from __future__ import annotations
+
+import pexpect
+import pytest
+
+from orchestrator.devstack import flowpool_command
+
+from .projects import GitRepository, is_registered, write_files
+
+pytestmark = pytest.mark.integration
+
+FLOW = '''
+from orchestrator import flow
+
+@flow
+def get_repo_info(repo: str = "flowpool") -> str:
+    return repo
+'''
+ANSWER_TIMEOUT_S = 30
+
+
+def terminal(stack, cwd, *args: str) -> pexpect.spawn:
+    """`flowpool ARGS` on a pseudo-terminal of its own, as a person would run it."""
+    command, *rest = flowpool_command()
+    child = pexpect.spawn(command, [*rest, *args], cwd=str(cwd), env=stack.env(),
+                          encoding="utf-8", timeout=ANSWER_TIMEOUT_S, dimensions=(50, 200))
+    return child
+
+
+def answer(child: pexpect.spawn, question: str, reply: str) -> None:
+    child.expect_exact(question)
+    child.sendline(reply)
+
+
+def finished(child: pexpect.spawn) -> tuple[int, str]:
+    child.expect(pexpect.EOF)
+    output = child.before
+    child.close()
+    return child.exitstatus, output
+
+
+def test_the_wizard_asks_what_is_missing_saves_flowpool_yaml_and_registers(
+        stack, tmp_path, unique_name):
+    repo = GitRepository(tmp_path, name="repo-info")
+    repo.commit({"flows.py": FLOW})
+    name, pool = unique_name("wizard"), unique_name("wizard-pool")
+    stack.cli("work-pool", "create", unique_name("listed"), "--type", "process", check=True)
+
+    child = terminal(stack, repo.work, "deploy", "flows.py:get_repo_info")
+    answer(child, "Deployment name [default]:", name)
+    answer(child, "Schedule (none, cron, interval, rrule) [none]:", "cron")
+    answer(child, "Cron expression", "0 7 * * 1-5")
+    answer(child, "Time zone (IANA name) [UTC]:", "Europe/Paris")
+    child.expect_exact("create a new work pool")
+    answer(child, "Which work pool? (number or name)", "new")  # not a choice: asked again
+    child.expect(r"give a number from 1 to (\d+)")
+    create_new = child.match.group(1)  # the last choice: create a new work pool
+    answer(child, "Which work pool? (number or name)", create_new)
+    answer(child, "New work pool name:", pool)
+    answer(child, "Work pool type (process, docker, kubernetes) [process]:", "")
+    answer(child, "Pull your code from the git remote when a run starts?", "y")
+    answer(child, "Save these answers into flowpool.yaml? [Y/n]:", "y")
+    status, output = finished(child)
+
+    assert status == 0, output
+    assert f"Deployment 'get-repo-info/{name}' registered on work pool '{pool}'" in output
+    saved = (repo.work / "flowpool.yaml").read_text()
+    for line in (f"- name: {name}", "  entrypoint: flows.py:get_repo_info",
+                 "  - cron: 0 7 * * 1-5", "    timezone: Europe/Paris",
+                 f"    name: {pool}", "  - flowpool.steps.git_clone:",
+                 f"      repository: {repo.url}", "      branch: main"):
+        assert line in saved.splitlines()
+    with stack.client() as api:
+        deployed = api.read_deployment(f"get-repo-info/{name}")
+        assert api.read_work_pool(pool).type == "process"
+    assert deployed.work_pool_name == pool
+    assert deployed.pull_steps == [{"flowpool.steps.git_clone": {
+        "repository": repo.url, "branch": "main"}}]
+    assert [(s.schedule.cron, s.schedule.timezone) for s in deployed.schedules] == [
+        ("0 7 * * 1-5", "Europe/Paris")]
+    assert stack.cli("deploy", "--all", "--no-prompt", cwd=repo.work).returncode == 0  # saved whole
+
+
+def test_the_wizard_adds_to_a_file_from_init_keeping_its_comments(
+        stack, tmp_path, unique_name):
+    project = write_files(tmp_path / "plain", {"flows.py": FLOW})  # not a git checkout
+    stack.cli("init", "--recipe", "local", cwd=project, check=True)
+    comments = [line for line in (project / "flowpool.yaml").read_text().splitlines()
+                if line.startswith("#")]
+    pool = unique_name("existing-pool")
+    stack.cli("work-pool", "create", pool, "--type", "process", check=True)
+    name = unique_name("from-init")
+
+    child = terminal(stack, project, "deploy", "flows.py:get_repo_info")
+    answer(child, "Deployment name [default]:", name)
+    answer(child, "Schedule (none, cron, interval, rrule) [none]:", "")
+    answer(child, "Which work pool? (number or name)", pool)
+    answer(child, "Save these answers into flowpool.yaml? [Y/n]:", "y")
+    status, output = finished(child)
+
+    assert status == 0, output
+    assert "Pull your code from the git remote" not in output  # no git remote to pull from
+    saved = (project / "flowpool.yaml").read_text()
+    assert [line for line in saved.splitlines() if line.startswith("#")] == comments
+    assert f"- name: {name}" in saved.splitlines()
+    with stack.client() as api:
+        deployed = api.read_deployment(f"get-repo-info/{name}")
+    assert deployed.pull_steps == [{"flowpool.steps.set_working_directory": {
+        "directory": str(project)}}]  # the local recipe's pull section
+
+
+@pytest.mark.parametrize("on_a_terminal", [True, False], ids=["terminal", "no terminal"])
+def test_no_prompt_and_no_terminal_never_ask_and_name_what_is_missing(
+        stack, tmp_path, unique_name, on_a_terminal):
+    project = write_files(tmp_path / "ci", {"flows.py": FLOW})
+
+    if on_a_terminal:
+        status, output = finished(terminal(stack, project, "deploy", "flows.py:get_repo_info",
+                                           "--no-prompt"))
+    else:
+        result = stack.cli("deploy", "flows.py:get_repo_info", cwd=project)
+        status, output = result.returncode, result.stderr
+
+    assert status == 1
+    assert "Deployment name" not in output
+    assert "deployment.name: required: name the deployment (--name NAME" in output
+    assert "deployment.work_pool.name: required: the work pool its runs go to (--pool NAME" \
+        in output
+    assert not (project / "flowpool.yaml").exists()
+    assert not is_registered(stack, "get-repo-info/default")

@@ -1,0 +1,81 @@
+"""Watching a launched run: heartbeat lease, cancel requests, timeout, and self-fencing.
+
+The flow runs in another process, so this loop (in the worker's task) cannot be starved by
+user code. Every `heartbeat_interval_s` it renews the run's lease in Redis and asks the API
+whether the run is still this attempt's; it checks for a cancel request twice a second.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from dataclasses import dataclass
+
+from orchestrator.leases import cancel_requested, renew_lease
+from orchestrator.models import ClaimedRun
+from orchestrator.states import StateType
+
+from .context import WorkerContext
+
+log = logging.getLogger("flowpool.worker")
+POLL_INTERVAL_S = 0.5
+
+
+class Ending(str, enum.Enum):
+    EXITED = "exited"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed out"
+    FENCED = "no longer this attempt's"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ending: Ending
+    exit_code: int | None
+
+
+def supervise(handle, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Outcome:
+    run = claimed.flow_run
+    started = time.monotonic()
+    next_beat = started
+    while True:
+        code = handle.poll(POLL_INTERVAL_S)
+        if code is not None:
+            return Outcome(Ending.EXITED, code)
+        now = time.monotonic()
+        if now >= next_beat:
+            next_beat = now + ctx.heartbeat_interval_s
+            ending = _beat(claimed, token, ctx)
+        else:
+            ending = Ending.CANCELLED if _cancel_flag(ctx, run.id) else None
+        if ending is None and run.timeout_seconds and now - started > run.timeout_seconds:
+            ending = Ending.TIMED_OUT
+        if ending is not None:
+            log.info("run %s: %s; stopping its infrastructure", run.id, ending.value)
+            return Outcome(ending, handle.stop(ctx.cancel_grace_s))
+
+
+def _beat(claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Ending | None:
+    """Renew the lease; read the run's state, which is the truth about cancellation."""
+    run_id = claimed.flow_run.id
+    try:
+        renew_lease(ctx.redis, run_id, token, ctx.crash_after_s)
+    except Exception as exc:  # Redis may be restarting; the reaper waits for it too
+        log.warning("run %s: could not renew its lease: %s", run_id, exc)
+    try:
+        current = ctx.client.read_flow_run(run_id)
+    except Exception as exc:
+        log.warning("run %s: could not read its state: %s", run_id, exc)
+        return None
+    if current.state_type is StateType.CANCELLING:
+        return Ending.CANCELLED
+    if current.state_type is not StateType.RUNNING or current.dispatch_token != token:
+        return Ending.FENCED
+    return None
+
+
+def _cancel_flag(ctx: WorkerContext, run_id: str) -> bool:
+    try:
+        return cancel_requested(ctx.redis, run_id)
+    except Exception:
+        return False
