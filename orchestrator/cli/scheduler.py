@@ -20,4 +20,7 @@ def start() -> None:
     from ..scheduler.standalone import run_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_scheduler(get_settings())
+    try:
+        run_scheduler(get_settings())
+    except KeyboardInterrupt:  # Ctrl-C: the lease was released on the way out
+        pass

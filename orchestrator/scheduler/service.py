@@ -48,7 +48,9 @@ class Scheduler:
             log.info("dispatched %d run(s)", len(dispatches))
         if len(dispatches) >= DISPATCH_BATCH_SIZE:
             return 0.0  # more may be waiting behind this batch
-        self.materializer.run(now)
+        materialized = self.materializer.run(now)
+        if materialized and materialized.created:
+            return 0.0  # a new run may be due already: look again at once
         with self.db.connect() as conn:
             due = next_due_time(conn, now)
         wait = self.settings.dispatch_interval_s
