@@ -22,8 +22,8 @@ class RecordingPublisher:
     def __init__(self):
         self.sent = []
 
-    def publish(self, queue, message):
-        self.sent.append((queue, message))
+    def publish_many(self, messages):
+        self.sent.extend(messages)
 
 
 def make_deployment(db, pool="pool-a"):

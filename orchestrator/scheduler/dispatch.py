@@ -29,7 +29,7 @@ DISPATCH_LOCK_ID = 0x666C6F77  # PostgreSQL advisory lock: one dispatching trans
 
 
 class Publisher(Protocol):
-    def publish(self, queue: str, message: DispatchMessage) -> None: ...
+    def publish_many(self, messages: list[tuple[str, DispatchMessage]]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -118,16 +118,14 @@ def unclaimed_runs(conn: sa.Connection, now: datetime, claim_timeout_s: float) -
     return list(conn.execute(query).scalars())
 
 
-def mark_pending(conn: sa.Connection, run_ids: list[str], now: datetime,
+def mark_pending(conn: sa.Connection, run_ids: list[str], current: StateType, now: datetime,
                  reason: str | None = None) -> list[Dispatch]:
-    """Move each run to PENDING with a new token; skip any that changed meanwhile."""
-    out = []
-    for run_id in run_ids:
-        pending = _propose(conn, run_id, StateProposal(type=StateType.PENDING, message=reason), now)
-        if pending:
-            out.append(Dispatch(celery_queue(pending.work_pool_name, pending.work_queue_name),
-                                DispatchMessage(run_id=pending.id, token=pending.dispatch_token)))
-    return out
+    """Move the runs to PENDING, each with a new token; skip any that changed meanwhile."""
+    position = {run_id: i for i, run_id in enumerate(run_ids)}  # publish in admission order
+    rows = sorted(runs_store.issue_tokens(conn, run_ids, current, now, reason),
+                  key=lambda r: position[r.id])
+    return [Dispatch(celery_queue(r.work_pool_name, r.work_queue_name),
+                     DispatchMessage(run_id=r.id, token=r.dispatch_token)) for r in rows]
 
 
 def cancel(conn: sa.Connection, cancellations: list[tuple[str, str]], now: datetime) -> int:
@@ -165,7 +163,8 @@ def dispatch_once(db: Database, publisher: Publisher, now: datetime, claim_timeo
     within every limit (and the online workers' capacity, when known); publish after commit."""
     with db.begin() as conn:
         _lock_dispatch(conn)
-        dispatches = mark_pending(conn, unclaimed_runs(conn, now, claim_timeout_s), now,
+        dispatches = mark_pending(conn, unclaimed_runs(conn, now, claim_timeout_s),
+                                  StateType.PENDING, now,
                                   "dispatched again: no worker claimed it in time")
         limits, usage = load_limits(conn), load_usage(conn)
         known = capacity(list(limits.pools)) if capacity else None
@@ -174,7 +173,7 @@ def dispatch_once(db: Database, publisher: Publisher, now: datetime, claim_timeo
         cancel(conn, runs_to_cancel_new(conn, now, limits, usage), now)
         admission = admit(due_candidates(conn, now, limits, usage, batch_size), limits, usage)
         cancel(conn, [(c.run_id, reason) for c, reason in admission.cancelled], now)
-        dispatches += mark_pending(conn, [c.run_id for c in admission.admitted], now)
-    for dispatch in dispatches:
-        publisher.publish(dispatch.queue, dispatch.message)
+        dispatches += mark_pending(conn, [c.run_id for c in admission.admitted],
+                                   StateType.SCHEDULED, now)
+    publisher.publish_many([(d.queue, d.message) for d in dispatches])
     return dispatches

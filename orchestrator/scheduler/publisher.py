@@ -15,8 +15,16 @@ class CeleryPublisher:
         self.app.conf.update(CELERY_SETTINGS)
 
     def publish(self, queue: str, message: DispatchMessage) -> None:
-        self.app.send_task(TASK_NAME, args=[message.encode()], queue=queue, routing_key=queue,
-                           ignore_result=True)
+        self.publish_many([(queue, message)])
+
+    def publish_many(self, messages: list[tuple[str, DispatchMessage]]) -> None:
+        """Publish through one producer (one connection) for the whole batch."""
+        if not messages:
+            return
+        with self.app.producer_or_acquire() as producer:
+            for queue, message in messages:
+                self.app.send_task(TASK_NAME, args=[message.encode()], queue=queue,
+                                   routing_key=queue, ignore_result=True, producer=producer)
 
     def close(self) -> None:
         self.app.close()

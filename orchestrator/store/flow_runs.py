@@ -127,6 +127,46 @@ def set_state(conn: sa.Connection, run_id: str, proposal: StateProposal, origin:
     return run.model_copy(update=values)
 
 
+BULK_CHUNK = 500
+
+
+def issue_tokens(conn: sa.Connection, run_ids: list[str], current: StateType, now: datetime,
+                 message: str | None = None) -> list[sa.Row]:
+    """Dispatch many runs at once: `current` -> PENDING, each with its own new token.
+
+    The same rule as `set_state` (Dispatch, or RedispatchUnclaimed from PENDING), applied as
+    one compare-and-set statement per chunk; a run whose state changed meanwhile is left out.
+    Returns (id, work_pool_name, work_queue_name, dispatch_token) of the runs dispatched.
+    """
+    decision = decide(current, StateType.PENDING, Origin.SERVER, token_matches=False)
+    if not decision.accepted or not decision.rule.issues_token:
+        raise StateRejected(f"runs cannot be dispatched from {current.value}: {decision.reason}")
+    dispatched = []
+    for start in range(0, len(run_ids), BULK_CHUNK):
+        dispatched += _issue_token_chunk(conn, run_ids[start:start + BULK_CHUNK], current, now,
+                                         message)
+    return dispatched
+
+
+def _issue_token_chunk(conn: sa.Connection, run_ids: list[str], current: StateType,
+                       now: datetime, message: str | None) -> list[sa.Row]:
+    tokens = {run_id: new_id() for run_id in run_ids}
+    name = DEFAULT_NAMES[StateType.PENDING]
+    rows = conn.execute(
+        flow_runs.update()
+        .where(flow_runs.c.id.in_(run_ids), flow_runs.c.state_type == current.value)
+        .values(state_type=StateType.PENDING.value, state_name=name, state_message=message,
+                state_changed=now, updated=now,
+                dispatch_token=sa.case(tokens, value=flow_runs.c.id))
+        .returning(flow_runs.c.id, flow_runs.c.work_pool_name, flow_runs.c.work_queue_name,
+                   flow_runs.c.dispatch_token, flow_runs.c.attempt)).all()
+    if rows:
+        conn.execute(flow_run_states.insert(), [
+            dict(flow_run_id=r.id, type=StateType.PENDING.value, name=name, message=message,
+                 attempt=r.attempt, timestamp=now) for r in rows])
+    return rows
+
+
 def _retry_instead(run: FlowRun, proposal: StateProposal,
                    now: datetime) -> tuple[StateProposal, datetime]:
     """AwaitingRetry: the run waits in SCHEDULED for the delay, then runs as a new attempt."""
