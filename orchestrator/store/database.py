@@ -45,6 +45,9 @@ class Database:
         with self.engine.begin() as conn:
             for table, column in _missing_columns(conn):
                 _add_column(conn, table, column)
+            for table in metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
 
     def drop_schema(self) -> None:
         metadata.drop_all(self.engine)
