@@ -130,8 +130,12 @@ start_podman_service() {
   engine_answers "unix://$SOCKET" && return
   log "starting the Podman service on $SOCKET"
   rm -f "$SOCKET"
-  setsid podman system service --time=0 "unix://$SOCKET" > "$STATE_DIR/service.log" 2>&1 &
-  echo $! > "$STATE_DIR/service.pid"
+  # from its own directory: conmon drops files (an `oom` marker) in the service's working directory
+  (
+    cd "$STATE_DIR" || exit 1
+    setsid podman system service --time=0 "unix://$SOCKET" > "$STATE_DIR/service.log" 2>&1 &
+    echo $! > "$STATE_DIR/service.pid"
+  )
   local deadline=$((SECONDS + 20))
   until engine_answers "unix://$SOCKET"; do
     if ((SECONDS > deadline)); then
