@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from .errors import (AlreadyExists, ApiUnavailable, FieldError, FlowpoolError, InvalidInput,
-                     NotFound, StateRejected)
+                     NotFound, StateRejected, Unauthorized)
 from .models import (ClaimedRun, ClaimRequest, Deployment, DeploymentCreate, FlowRun,
                      FlowRunCreate, FlowRunDetail, Log, LogCreate, StateProposal, WorkPool,
                      WorkPoolCreate, WorkPoolDetail, WorkPoolUpdate, WorkQueue, WorkQueueCreate,
@@ -23,7 +23,7 @@ from .models.variables import Variable, VariableValue
 from .schedules import DeploymentSchedule
 
 RETRIED_STATUSES = {502, 503, 504}
-ERRORS_BY_STATUS = {404: NotFound, 409: StateRejected, 422: InvalidInput}
+ERRORS_BY_STATUS = {401: Unauthorized, 404: NotFound, 409: StateRejected, 422: InvalidInput}
 
 
 class FlowpoolClient:

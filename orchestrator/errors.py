@@ -37,6 +37,12 @@ class InvalidInput(FlowpoolError):
     status_code = 422
 
 
+class Unauthorized(FlowpoolError):
+    """The request does not carry the API key the server wants."""
+
+    status_code = 401
+
+
 class NotFound(FlowpoolError):
     """The named object does not exist."""
 

@@ -33,7 +33,7 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
         if with_scheduler:
             scheduler = Scheduler(db, CeleryPublisher(redis_url), settings, redis_url)
             scheduler.start_in_thread()
-        app = create_app(db, redis_url)
+        app = create_app(db, redis_url, settings.api_key)
         log.info("API at http://%s:%d/api, database %s", host, port, _safe_url(db.url))
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
