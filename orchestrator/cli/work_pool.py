@@ -91,36 +91,34 @@ def print_holders(usage: LimitUsage) -> None:
                     ["id", "name", "state_type", "flow_name", "deployment_name", "work_queue_name"])
 
 
+def _change(name: str, outcome: str, **changes) -> None:
+    with client() as api:
+        api.update_work_pool(name, **changes)
+    typer.echo(f"Work pool {name!r}{outcome}.")
+
+
 @app.command("set-concurrency-limit")
 def set_concurrency_limit(name: str, limit: int = typer.Argument(..., min=0)) -> None:
     """At most LIMIT runs of this pool at once (PENDING or RUNNING)."""
-    with client() as api:
-        api.update_work_pool(name, concurrency_limit=limit)
-    typer.echo(f"Work pool {name!r}: concurrency limit {limit}.")
+    _change(name, f": concurrency limit {limit}", concurrency_limit=limit)
 
 
 @app.command("clear-concurrency-limit")
 def clear_concurrency_limit(name: str) -> None:
     """Remove the pool's concurrency limit."""
-    with client() as api:
-        api.update_work_pool(name, concurrency_limit=None)
-    typer.echo(f"Work pool {name!r}: no concurrency limit.")
+    _change(name, ": no concurrency limit", concurrency_limit=None)
 
 
 @app.command("pause")
 def pause(name: str) -> None:
     """Stop dispatching the pool's runs; they wait, in order."""
-    with client() as api:
-        api.update_work_pool(name, paused=True)
-    typer.echo(f"Work pool {name!r} paused.")
+    _change(name, " paused", paused=True)
 
 
 @app.command("resume")
 def resume(name: str) -> None:
     """Dispatch the pool's runs again."""
-    with client() as api:
-        api.update_work_pool(name, paused=False)
-    typer.echo(f"Work pool {name!r} resumed.")
+    _change(name, " resumed", paused=False)
 
 
 @app.command("get-default-base-job-template")
