@@ -10,6 +10,7 @@ from pydantic import Field
 from ..states import StateType
 from .base import Model, Name
 from .deployments import Deployment
+from .json_values import FiniteJSON
 from .work_pools import WorkPool
 
 
@@ -106,7 +107,7 @@ class StateProposal(Model):
     name: str | None = None
     message: str | None = None
     token: str | None = None
-    result: Any = None
+    result: FiniteJSON = None
     result_is_repr: bool = False
 
 
