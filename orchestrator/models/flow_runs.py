@@ -94,6 +94,10 @@ class FlowRun(Model):
     # its scheduled time, and why a run that has not started is waiting.
     late: bool = False
     waiting_reason: WaitingReason | None = None
+    # Bytes of log lines stored, and what was dropped once FLOWPOOL_RUN_LOG_LIMIT was reached.
+    log_bytes: int = 0
+    log_lines_dropped: int = 0
+    log_bytes_dropped: int = 0
 
 
 class FlowRunDetail(FlowRun):

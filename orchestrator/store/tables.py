@@ -161,6 +161,11 @@ flow_runs = sa.Table(
     sa.Column("auto_scheduled", sa.Boolean, nullable=False, default=False),
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("updated", UTCDateTime, nullable=False),
+    # The run's log budget: bytes of lines stored, then what was dropped once it was spent.
+    # Updated in the transaction that inserts the lines, under the run's row lock.
+    sa.Column("log_bytes", sa.BigInteger, nullable=False, default=0),
+    sa.Column("log_lines_dropped", sa.BigInteger, nullable=False, default=0),
+    sa.Column("log_bytes_dropped", sa.BigInteger, nullable=False, default=0),
 )
 # The dispatcher reads only waiting and slot-holding runs; these keep history off its path.
 sa.Index("ix_flow_runs_state_scheduled", flow_runs.c.state_type, flow_runs.c.scheduled_time)
