@@ -8,9 +8,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from orchestrator.models import StateProposal, utcnow
+from orchestrator.models import LogCreate, StateProposal, utcnow
 from orchestrator.states import Origin, StateType
-from orchestrator.store import flow_runs, variables
+from orchestrator.store import flow_runs, logs, variables
 from orchestrator.store.database import Database
 from orchestrator.store.tables import JSONValue, metadata
 
@@ -59,14 +59,22 @@ def complete_a_run(db: Database, result):
     return run
 
 
-def older_schema() -> sa.MetaData:
+def create_older_schema(db: Database) -> None:
     """flowpool's schema as an older flowpool created it: JSON columns declared JSON."""
     old = sa.MetaData()
     for table in metadata.sorted_tables:
         for column in table.to_metadata(old).columns:
             if isinstance(column.type, JSONValue):
                 column.type = sa.JSON()
-    return old
+    old.create_all(db.engine)
+
+
+def drop_log_budget_columns(db: Database) -> None:
+    """An older flowpool had no log budget columns either (they are dropped after writing the
+    rows with today's store: JSON text lands in them as it did then)."""
+    with db.engine.begin() as conn:
+        for column in ("log_bytes", "log_lines_dropped", "log_bytes_dropped"):
+            conn.exec_driver_sql(f"ALTER TABLE flow_runs DROP COLUMN {column}")
 
 
 def read_back(db: Database, run_id: str) -> dict:
@@ -78,13 +86,14 @@ def read_back(db: Database, run_id: str) -> dict:
 
 def test_an_sqlite_file_of_an_older_flowpool_is_migrated_and_its_rows_still_read(tmp_path):
     old = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    older_schema().create_all(old.engine)
+    create_older_schema(old)
     run = complete_a_run(old, {"kept": [1.5, 2]})
     with old.begin() as conn:
         for name, value in {"float": 3.0, "big": 2**70, "sum": 0.1 + 0.2, "text": "main",
                             "doc": {"b": 1, "a": [2.5]}, "nothing": None}.items():
             variables.set_variable(conn, name, value, utcnow())
     before = read_back(old, run.id)
+    drop_log_budget_columns(old)
     old.dispose()
 
     db = Database(old.url)
@@ -99,12 +108,17 @@ def test_an_sqlite_file_of_an_older_flowpool_is_migrated_and_its_rows_still_read
     assert same_json(read_back(db, run.id)["variables"]["float"], 3.0)
     assert "ix_flow_runs_state_scheduled" in {
         i["name"] for i in sa.inspect(db.engine).get_indexes("flow_runs")}
+    with db.begin() as conn:
+        budget = logs.create_logs(conn, run.id, [LogCreate(timestamp=utcnow(), message="old")],
+                                  100, utcnow())
+    assert budget.created == 1 and budget.bytes_left == 97
 
 
 def test_foreign_keys_hold_after_the_migration(tmp_path):
     old = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    older_schema().create_all(old.engine)
+    create_older_schema(old)
     run = complete_a_run(old, 1)
+    drop_log_budget_columns(old)
     old.dispose()
     db = Database(old.url)
     db.create_schema()
@@ -124,7 +138,7 @@ def test_the_migration_runs_once(tmp_path):
     from orchestrator.store.sqlite_rebuild import rebuild_json_columns
 
     old = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    older_schema().create_all(old.engine)
+    create_older_schema(old)
 
     assert "variables" in rebuild_json_columns(old.engine)
     assert rebuild_json_columns(old.engine) == []

@@ -10,6 +10,7 @@ from orchestrator.errors import NotFound
 from orchestrator.models import LogCreate, utcnow
 from orchestrator.models.logs import MAX_LINE_BYTES, LogsDropped
 from orchestrator.store import flow_runs, logs
+from orchestrator.store.database import Database
 
 from .test_store import make_deployment, make_run
 
@@ -132,3 +133,14 @@ def test_long_lines_are_cut_and_nul_is_stored_as_a_replacement_character(databas
 def test_lines_of_an_unknown_run_are_refused(database):
     with pytest.raises(NotFound, match="flow run nope does not exist"):
         ship(database, "nope", lines("x"), 100)
+
+
+def test_runs_of_a_database_made_before_the_budget_start_with_it_unspent(database, run_id):
+    with database.engine.begin() as conn:
+        for column in ("log_bytes", "log_lines_dropped", "log_bytes_dropped"):
+            conn.exec_driver_sql(f"ALTER TABLE flow_runs DROP COLUMN {column}")
+
+    Database(database.url).create_schema()
+    budget = ship(database, run_id, lines("after the upgrade"), 100)
+
+    assert budget.created == 1 and usage(database, run_id) == (17, 0, 0)
