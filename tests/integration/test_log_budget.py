@@ -103,10 +103,13 @@ def test_pages_give_back_every_stored_line_once_in_order(budget_stack, chatty_ru
         whole = [e.id for e in api.iter_logs(run["id"])]
         paged = [e.id for e in api.iter_logs(run["id"], limit=7)]
     printed = budget_stack.cli("flow-run", "logs", run["id"], check=True).stdout.splitlines()
+    followed = budget_stack.cli("flow-run", "logs", run["id"], "--follow",
+                                check=True).stdout.splitlines()
     inspected = budget_stack.cli("flow-run", "inspect", run["id"], check=True).stdout
 
     assert paged == whole == sorted(set(whole))
     assert len(printed) == len(whole) and "log budget reached" in printed[-1]
+    assert followed == printed
     assert f"log budget reached, {run['log_lines_dropped']} later lines" in inspected
 
 
