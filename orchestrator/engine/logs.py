@@ -1,7 +1,8 @@
 """Ships a run's output to the API: `print` output, the run's stderr, and `logging` records.
 
 Lines are buffered and sent in batches from a background thread; nothing is dropped while
-the API is briefly away (the client retries), and `close()` sends what is left.
+the API is briefly away (the client retries), and `close()` sends what is left. Every line has
+the run's known secrets and any URL credentials masked before it leaves the process.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import traceback
 from datetime import datetime, timezone
 
 from ..client import FlowpoolClient
+from ..masking import redact
 from ..models import LogCreate
 
 FLUSH_INTERVAL_S = 0.25
@@ -23,6 +25,7 @@ class LogShipper:
     def __init__(self, client: FlowpoolClient, run_id: str, source: str = "engine"):
         self.client, self.run_id, self.source = client, run_id, source
         self._pending: list[LogCreate] = []
+        self.secrets: set[str] = set()  # values to mask in every line
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = threading.Event()
@@ -33,8 +36,8 @@ class LogShipper:
         return self
 
     def add(self, level: int, message: str) -> None:
-        entry = LogCreate(timestamp=datetime.now(timezone.utc), level=level, message=message,
-                          source=self.source)
+        entry = LogCreate(timestamp=datetime.now(timezone.utc), level=level,
+                          message=redact(message, self.secrets), source=self.source)
         with self._lock:
             self._pending.append(entry)
             if len(self._pending) >= MAX_BATCH:
@@ -66,17 +69,18 @@ class LogShipper:
 
 
 class LineTee(io.TextIOBase):
-    """A text stream that writes through to `stream` and ships each complete line."""
+    """A text stream that ships each complete line and writes it through to `stream` (the
+    worker reads that), both with the run's secrets masked; so a line goes out whole."""
 
     def __init__(self, stream, shipper: LogShipper, level: int):
         self.stream, self.shipper, self.level = stream, shipper, level
         self._partial = ""
 
     def write(self, text: str) -> int:
-        self.stream.write(text)
         self._partial += text
         *lines, self._partial = self._partial.split("\n")
         for line in lines:
+            self.stream.write(redact(line, self.shipper.secrets) + "\n")
             self.shipper.add(self.level, line)
         return len(text)
 
@@ -85,6 +89,7 @@ class LineTee(io.TextIOBase):
 
     def close_partial(self) -> None:
         if self._partial:
+            self.stream.write(redact(self._partial, self.shipper.secrets) + "\n")
             self.shipper.add(self.level, self._partial)
             self._partial = ""
 
@@ -111,12 +116,23 @@ class ShippingHandler(logging.Handler):
             self.handleError(record)
 
 
+class RedactingFormatter(logging.Formatter):
+    """The engine's own console lines, with the run's secrets masked like its shipped logs."""
+
+    def __init__(self, shipper: LogShipper, fmt: str):
+        super().__init__(fmt)
+        self.shipper = shipper
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.shipper.secrets)
+
+
 def capture_output(shipper: LogShipper) -> tuple[LineTee, LineTee]:
     """Route print output, stderr and logging records of the run to the shipper."""
     out = LineTee(sys.stdout, shipper, logging.INFO)
     err = LineTee(sys.stderr, shipper, logging.WARNING)
     console = logging.StreamHandler(sys.__stderr__)
-    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    console.setFormatter(RedactingFormatter(shipper, "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [ShippingHandler(shipper), console]
     root.setLevel(logging.INFO)

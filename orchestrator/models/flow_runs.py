@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
+from ..masking import mask_secrets
 from ..states import StateType
 from .base import Model, Name
 from .deployments import Deployment
@@ -94,6 +95,10 @@ class FlowRun(Model):
     late: bool = False
     waiting_reason: WaitingReason | None = None
 
+    def masked(self):
+        """As shown to people: secrets in its job variables masked."""
+        return self.model_copy(update={"job_variables": mask_secrets(self.job_variables)})
+
 
 class FlowRunDetail(FlowRun):
     history: list[StateRecord] = Field(default_factory=list)
@@ -116,8 +121,10 @@ class ClaimRequest(Model):
 
 
 class ClaimedRun(Model):
-    """Everything a worker needs to launch a run it has claimed."""
+    """Everything a worker needs to launch a run it has claimed, secrets unmasked; with an API
+    key set, the credential the run's process reports with (it never gets the key)."""
 
     flow_run: FlowRun
     deployment: Deployment
     work_pool: WorkPool
+    run_credential: str | None = None
