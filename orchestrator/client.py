@@ -138,6 +138,10 @@ class FlowpoolClient:
     def read_deployment_by_id(self, deployment_id: str) -> Deployment:
         return Deployment(**self._request("GET", f"/deployments/{deployment_id}"))
 
+    def read_launch_bundle(self, run_id: str) -> ClaimedRun:
+        """The run with its deployment and pool, secrets unmasked (for the run's own engine)."""
+        return ClaimedRun(**self._request("GET", f"/flow_runs/{run_id}/launch"))
+
     def create_flow_run(self, full_name: str, request: FlowRunCreate) -> FlowRun:
         flow_name, name = split_deployment_name(full_name)
         return FlowRun(**self._request("POST", f"/deployments/name/{flow_name}/{name}/runs",

@@ -6,6 +6,7 @@ import logging
 from config.settings import Settings
 
 from .embedded_redis import EmbeddedRedis
+from .private_files import private_directory
 from .processes import exit_on_sigterm
 from .store.database import Database
 
@@ -20,6 +21,7 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
     from .scheduler.service import Scheduler
 
     exit_on_sigterm()  # uvicorn re-raises SIGTERM after its graceful stop; run our finally
+    private_directory(settings.home)
     redis = None
     redis_url = settings.redis_url
     if not redis_url:

@@ -17,7 +17,8 @@ from orchestrator.errors import FlowpoolError, InvalidInput
 from orchestrator.jobs import (check_base_job_template, default_base_job_template,
                                render_job_configuration, validate_job_variables)
 from orchestrator.models import ClaimedRun
-from workers.kubernetes import build_job_manifest, flowpool_env, job_name, label_value
+from workers.infrastructure import engine_environment
+from workers.kubernetes import build_job_manifest, job_name, label_value
 
 GOLDEN = Path(__file__).parent / "golden" / "kubernetes"
 UPDATE_GOLDEN = os.environ.get("FLOWPOOL_UPDATE_GOLDEN") == "1"
@@ -92,7 +93,7 @@ def manifest_for(claimed: ClaimedRun) -> dict:
     """What the worker submits: the pool's template rendered with both sets of variables."""
     job = render_job_configuration(claimed.work_pool.base_job_template,
                                    claimed.deployment.job_variables, claimed.flow_run.job_variables)
-    env = flowpool_env(claimed.flow_run.id, TOKEN, API_URL, api_key=None)
+    env = engine_environment(claimed, TOKEN, API_URL)
     return build_job_manifest(job, claimed, TOKEN, env)
 
 

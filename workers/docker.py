@@ -22,6 +22,7 @@ from orchestrator.errors import FlowpoolError
 from orchestrator.models import ClaimedRun
 
 from .context import WorkerContext
+from .infrastructure import engine_environment
 
 log = logging.getLogger("flowpool.worker.docker")
 
@@ -47,7 +48,7 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> "D
         # a job's own FLOWPOOL_API_URL says where containers reach the API (a compose network)
         api_url = (job.get("env") or {}).get("FLOWPOOL_API_URL") or \
             container_api_url(ctx.api_url, job.get("network_mode"), is_podman(client))
-        env = flowpool_env(run_id, token, api_url, ctx.api_key)
+        env = engine_environment(claimed, token, api_url)
         container = start_container(client, container_settings(job, claimed, token, env),
                                     list(job.get("networks") or [])[1:])
     except BaseException:
@@ -177,15 +178,6 @@ def container_labels(job_labels: dict | None, claimed: ClaimedRun) -> dict[str, 
            "deployment": deployment.full_name, "deployment-id": deployment.id,
            "work-pool": claimed.work_pool.name, "attempt": str(run.attempt)}
     return {**(job_labels or {}), **{LABEL_PREFIX + key: value for key, value in own.items()}}
-
-
-def flowpool_env(run_id: str, token: str, api_url: str, api_key: str | None) -> dict[str, str]:
-    """What the engine inside needs to fetch and report its run."""
-    env = {"FLOWPOOL_API_URL": api_url, "FLOWPOOL_RUN_ID": run_id, "FLOWPOOL_RUN_TOKEN": token,
-           "PYTHONUNBUFFERED": "1"}
-    if api_key:
-        env["FLOWPOOL_API_KEY"] = api_key
-    return env
 
 
 def container_api_url(api_url: str, network_mode: str | None, podman: bool) -> str:

@@ -23,6 +23,7 @@ from orchestrator.errors import FlowpoolError
 from orchestrator.models import ClaimedRun
 
 from .context import WorkerContext
+from .infrastructure import engine_environment
 
 log = logging.getLogger("flowpool.worker.kubernetes")
 
@@ -81,15 +82,6 @@ def engine_command(configured: str | list | None, run_id: str) -> list[str]:
     if not configured:
         return ["python", "-m", "orchestrator.engine", run_id]
     return shlex.split(configured) if isinstance(configured, str) else list(configured)
-
-
-def flowpool_env(run_id: str, token: str, api_url: str, api_key: str | None) -> dict[str, str]:
-    """What the engine in the pod needs to fetch and report its run."""
-    env = {"FLOWPOOL_API_URL": api_url, "FLOWPOOL_RUN_ID": run_id, "FLOWPOOL_RUN_TOKEN": token,
-           "PYTHONUNBUFFERED": "1"}
-    if api_key:
-        env["FLOWPOOL_API_KEY"] = api_key
-    return env
 
 
 def job_name(run_name: str, token: str) -> str:
@@ -204,7 +196,7 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> "K
     # a job's own FLOWPOOL_API_URL says where pods reach the API, when not where the worker does
     api_url = _job_env(job).get("FLOWPOOL_API_URL") or ctx.api_url
     manifest = build_job_manifest(job, claimed, token,
-                                  flowpool_env(run_id, token, api_url, ctx.api_key))
+                                  engine_environment(claimed, token, api_url))
     cluster = connect()
     namespace, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
     try:

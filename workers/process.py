@@ -12,6 +12,7 @@ import threading
 from orchestrator.models import ClaimedRun
 
 from .context import WorkerContext
+from .infrastructure import engine_environment, inherited_environment
 
 OUTPUT_TAIL_LINES = 50
 
@@ -71,11 +72,9 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Pr
     run = claimed.flow_run
     command = _command(job.get("command"), run.id)
     cwd = job.get("working_dir") or _default_directory(claimed, ctx)
-    env = {**os.environ, **(job.get("env") or {}),
-           "FLOWPOOL_API_URL": ctx.api_url, "FLOWPOOL_RUN_ID": run.id,
-           "FLOWPOOL_RUN_TOKEN": token, "FLOWPOOL_RUN_ATTEMPT": str(run.attempt),
-           "FLOWPOOL_SUPERVISOR_PID": str(os.getpid()),
-           "PYTHONUNBUFFERED": "1"}
+    env = {**inherited_environment(os.environ, claimed), **(job.get("env") or {}),
+           **engine_environment(claimed, token, ctx.api_url),
+           "FLOWPOOL_SUPERVISOR_PID": str(os.getpid())}
     popen = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              start_new_session=True)

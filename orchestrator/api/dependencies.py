@@ -1,12 +1,10 @@
 """What routes receive: the database, the scheduler's doorbell, the clock."""
 from __future__ import annotations
 
-import hmac
 from datetime import datetime, timezone
 
 from fastapi import Request
 
-from ..errors import FieldError, Unauthorized
 from ..store.database import Database
 from ..wakeup import Doorbell
 
@@ -31,14 +29,3 @@ def utcnow() -> datetime:
 def ring(doorbell: Doorbell | None, reason: str) -> None:
     if doorbell is not None:
         doorbell.ring(reason)
-
-
-def require_api_key(request: Request) -> None:
-    """With FLOWPOOL_API_KEY set on the server, refuse requests that do not carry it."""
-    expected = request.app.state.api_key
-    if not expected or request.url.path.endswith("/health"):
-        return
-    given = request.headers.get("authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
-        raise Unauthorized("the API key is missing or wrong", [FieldError(
-            "FLOWPOOL_API_KEY", "set it to the key the server was started with")])

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from ..errors import NotFound
 from ..jobs import validate_job_variables
+from ..masking import restore_masked
 from ..models import Deployment, DeploymentCreate, FlowRun, FlowRunCreate
 from ..store import deployments as store
 from ..store import flow_runs as runs_store
@@ -23,27 +25,28 @@ def upsert_deployment(request: DeploymentCreate, db: Database = Depends(get_db),
         validate_job_variables(pool.base_job_template, request.job_variables)
         if request.work_queue_name:
             read_work_queue(conn, pool.name, request.work_queue_name)
+        request = _keep_secrets(conn, request)
         deployment = store.upsert_deployment(conn, request, utcnow())
     ring(doorbell, "deployment changed")  # its schedules' runs are made at once
-    return deployment
+    return deployment.masked()
 
 
 @router.get("")
 def list_deployments(work_pool: str | None = None, db: Database = Depends(get_db)) -> list[Deployment]:
     with db.connect() as conn:
-        return store.list_deployments(conn, work_pool)
+        return [d.masked() for d in store.list_deployments(conn, work_pool)]
 
 
 @router.get("/name/{flow_name}/{name}")
 def read_deployment_by_name(flow_name: str, name: str, db: Database = Depends(get_db)) -> Deployment:
     with db.connect() as conn:
-        return store.read_deployment(conn, flow_name, name)
+        return store.read_deployment(conn, flow_name, name).masked()
 
 
 @router.get("/{deployment_id}")
 def read_deployment(deployment_id: str, db: Database = Depends(get_db)) -> Deployment:
     with db.connect() as conn:
-        return store.read_deployment_by_id(conn, deployment_id)
+        return store.read_deployment_by_id(conn, deployment_id).masked()
 
 
 @router.post("/name/{flow_name}/{name}/runs", status_code=201)
@@ -55,4 +58,16 @@ def create_flow_run(flow_name: str, name: str, request: FlowRunCreate,
         pool = read_work_pool(conn, deployment.work_pool_name)
         run = runs_store.create_flow_run(conn, deployment, pool, request, utcnow())
     ring(doorbell, "run created")
-    return run
+    return run.masked()
+
+
+def _keep_secrets(conn, request: DeploymentCreate) -> DeploymentCreate:
+    """A redeploy that sends back values as the API showed them (masked) keeps the stored
+    secrets instead of storing the mask."""
+    try:
+        current = store.read_deployment(conn, request.flow_name, request.name)
+    except NotFound:
+        return request
+    return request.model_copy(update={
+        "job_variables": restore_masked(request.job_variables, current.job_variables),
+        "pull_steps": restore_masked(request.pull_steps, current.pull_steps)})

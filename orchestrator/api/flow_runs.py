@@ -1,7 +1,7 @@
 """Routes for flow runs: reading them, claiming them and proposing states (their logs: logs.py)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from ..errors import StateRejected
 from ..leases import request_cancel
@@ -12,6 +12,7 @@ from ..store.database import Database
 from ..store.deployments import read_deployment_by_id
 from ..store.work_pools import read_work_pool
 from ..wakeup import Doorbell
+from . import run_credentials
 from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
 from .waiting import annotate_waiting
 
@@ -26,27 +27,45 @@ def list_flow_runs(state: str | None = None, deployment_id: str | None = None,
     state_type = store.parse_state_type(state) if state else None
     with db.connect() as conn:
         runs = store.list_flow_runs(conn, state_type, deployment_id, work_pool, limit)
-        return annotate_waiting(conn, redis, runs)
+        runs = annotate_waiting(conn, redis, runs)
+    return [run.masked() for run in runs]
 
 
 @router.get("/{run_id}")
 def read_flow_run(run_id: str, db: Database = Depends(get_db),
                   redis=Depends(get_redis)) -> FlowRunDetail:
     with db.connect() as conn:
-        return annotate_waiting(conn, redis, [store.read_flow_run_detail(conn, run_id)])[0]
+        run = annotate_waiting(conn, redis, [store.read_flow_run_detail(conn, run_id)])[0]
+    return run.masked()
 
 
 @router.post("/{run_id}/claim")
-def claim_flow_run(run_id: str, request: ClaimRequest, db: Database = Depends(get_db)) -> ClaimedRun:
-    """PENDING -> RUNNING, accepted only with the current dispatch token."""
+def claim_flow_run(run_id: str, request: ClaimRequest, http: Request,
+                   db: Database = Depends(get_db)) -> ClaimedRun:
+    """PENDING -> RUNNING, accepted only with the current dispatch token. The answer holds
+    the run's real (unmasked) values, and its run credential when the API has a key."""
     with db.begin() as conn:
         run = store.set_state(conn, run_id, StateProposal(type=StateType.RUNNING, token=request.token),
                               Origin.TOKEN_HOLDER, utcnow(), worker_name=request.worker_name)
-        if run.deployment_id is None:
-            raise StateRejected(f"flow run {run_id} has no deployment to run")
-        deployment = read_deployment_by_id(conn, run.deployment_id)
-        pool = read_work_pool(conn, run.work_pool_name)
-    return ClaimedRun(flow_run=run, deployment=deployment, work_pool=pool)
+        claimed = _launch_bundle(conn, run)
+    api_key = http.app.state.api_key
+    credential = run_credentials.issue(api_key, run_id) if api_key else None
+    return claimed.model_copy(update={"run_credential": credential})
+
+
+@router.get("/{run_id}/launch")
+def read_launch_bundle(run_id: str, db: Database = Depends(get_db)) -> ClaimedRun:
+    """What the run was launched with, unmasked: read by the run's own process (with its run
+    credential) to fetch its pull steps and job variables."""
+    with db.connect() as conn:
+        return _launch_bundle(conn, store.read_flow_run(conn, run_id))
+
+
+def _launch_bundle(conn, run: FlowRun) -> ClaimedRun:
+    if run.deployment_id is None:
+        raise StateRejected(f"flow run {run.id} has no deployment to run")
+    return ClaimedRun(flow_run=run, deployment=read_deployment_by_id(conn, run.deployment_id),
+                      work_pool=read_work_pool(conn, run.work_pool_name))
 
 
 @router.post("/{run_id}/state")
@@ -56,7 +75,7 @@ def set_flow_run_state(run_id: str, proposal: StateProposal, db: Database = Depe
         run = store.set_state(conn, run_id, proposal, Origin.TOKEN_HOLDER, utcnow())
     if is_final(run.state_type):
         ring(doorbell, "run finished")
-    return run
+    return run.masked()
 
 
 @router.post("/{run_id}/cancel")
@@ -68,7 +87,7 @@ def cancel_flow_run(run_id: str, db: Database = Depends(get_db), redis=Depends(g
     if run.state_type is StateType.CANCELLING and redis is not None:
         request_cancel(redis, run_id)
     ring(doorbell, "run cancelled")
-    return run
+    return run.masked()
 
 
 @router.post("/{run_id}/retry")
@@ -78,4 +97,4 @@ def retry_flow_run(run_id: str, db: Database = Depends(get_db),
     with db.begin() as conn:
         run = store.rerun_flow_run(conn, run_id, utcnow())
     ring(doorbell, "run retried")
-    return run
+    return run.masked()

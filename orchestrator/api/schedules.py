@@ -78,7 +78,7 @@ def _set_paused(db: Database, doorbell: Doorbell | None, flow_name: str, name: s
                                     utcnow())
         deployment = read_deployment(conn, flow_name, name)
     ring(doorbell, "deployment paused" if paused else "deployment resumed")
-    return deployment
+    return deployment.masked()
 
 
 @router.get("/upcoming")
@@ -87,4 +87,5 @@ def upcoming_runs(flow_name: str, name: str, limit: int = 10, db: Database = Dep
     """The deployment's SCHEDULED runs, soonest first."""
     with db.connect() as conn:
         deployment = read_deployment(conn, flow_name, name)
-        return annotate_waiting(conn, redis, store.upcoming_runs(conn, deployment.id, limit))
+        runs = annotate_waiting(conn, redis, store.upcoming_runs(conn, deployment.id, limit))
+    return [run.masked() for run in runs]

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from fastapi import APIRouter, Depends
 
 from ..leases import read_worker_beats
-
+from ..masking import restore_masked
 from ..models import (WorkPool, WorkPoolCreate, WorkPoolDetail, WorkPoolUpdate, WorkQueue,
                       WorkQueueCreate, WorkQueueDetail, WorkQueueUpdate, WorkerStatus)
 from ..store import work_pools as store
@@ -21,29 +21,33 @@ router = APIRouter(prefix="/work_pools", tags=["work pools"])
 @router.post("", status_code=201)
 def create_work_pool(request: WorkPoolCreate, db: Database = Depends(get_db)) -> WorkPool:
     with db.begin() as conn:
-        return store.create_work_pool(conn, request, utcnow())
+        return store.create_work_pool(conn, request, utcnow()).masked()
 
 
 @router.get("")
 def list_work_pools(db: Database = Depends(get_db)) -> list[WorkPool]:
     with db.connect() as conn:
-        return store.list_work_pools(conn)
+        return [pool.masked() for pool in store.list_work_pools(conn)]
 
 
 @router.get("/{name}")
 def read_work_pool(name: str, db: Database = Depends(get_db)) -> WorkPoolDetail:
     """The pool, its queues, and for each limit the slots in use and which runs hold them."""
     with db.connect() as conn:
-        return store.read_work_pool_detail(conn, name)
+        return store.read_work_pool_detail(conn, name).masked()
 
 
 @router.patch("/{name}")
 def update_work_pool(name: str, update: WorkPoolUpdate, db: Database = Depends(get_db),
                      doorbell: Doorbell | None = Depends(get_doorbell)) -> WorkPool:
     with db.begin() as conn:
+        current = store.read_work_pool(conn, name)
+        if update.base_job_template is not None:  # a template read from the API, sent back
+            update.base_job_template = restore_masked(update.base_job_template,
+                                                      current.base_job_template)
         pool = store.update_work_pool(conn, name, update, utcnow())
     ring(doorbell, "work pool changed")
-    return pool
+    return pool.masked()
 
 
 @router.get("/{name}/queues")

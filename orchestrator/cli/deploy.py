@@ -15,7 +15,7 @@ from ..schedules import check_schedule_parameters, describe
 from .common import client, merged_parameters
 from .deploy_project import (ALL_OPTION, DRY_RUN_OPTION, FILE_OPTION, NO_PROMPT_OPTION,
                              DeployFlags, deploy_project, project_deploy_wanted)
-from .deploy_requests import RunOptions
+from .deploy_requests import RunOptions, warn_literal_secrets
 from .output import OUTPUT_OPTION, Output, show
 from .schedule_options import (ANCHOR_OPTION, CRON_OPTION, INTERVAL_OPTION, RRULE_OPTION,
                                TIMEZONE_OPTION, keep_interval_anchor, schedule_from_options)
@@ -82,6 +82,7 @@ def deploy(entrypoint: str = typer.Argument(None, help="path/to/file.py:function
     with client() as api:
         if schedule and anchor_date is None:
             request = _keep_interval_anchor(api, request)
+        warn_literal_secrets(request)
         deployment = api.upsert_deployment(request)
     show(deployment, output, _print_registered)
 

@@ -28,7 +28,7 @@ from ..project import (DeploymentOverrides, Plan, Selection, find_project_file, 
                        load_project, plan_as_dict, plan_deploy, prepare_registration)
 from ..schedules import describe
 from .common import client
-from .deploy_requests import RunOptions, deployment_request
+from .deploy_requests import RunOptions, deployment_request, warn_literal_secrets
 from .output import Output, print_json
 from .schedule_options import schedule_from_options
 
@@ -88,6 +88,8 @@ def deploy_project(flags: DeployFlags) -> None:
     with client() as api:
         requests = prepared_requests(api, plan, flags.run_options)
         check_targets(api, requests)
+        for request in requests:
+            warn_literal_secrets(request)
         deployments = [api.upsert_deployment(request) for request in requests]
     show_registered(deployments, flags.output, several=flags.all or len(deployments) > 1)
 

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
+import typer
 from pydantic import ValidationError
 
 from ..errors import FieldError, InvalidInput
+from ..masking import literal_secrets
 from ..models import DeploymentCreate
 from ..models.deployments import StoredSchedule
 from ..project import PlannedDeployment, Registration
@@ -55,6 +57,17 @@ def deployment_request(registration: Registration, planned: PlannedDeployment, *
                                   request.parameters, field=f"{where}.schedules",
                                   enforce_schema=request.enforce_parameter_schema)
     return request
+
+
+def warn_literal_secrets(request: DeploymentCreate) -> None:
+    """Warn about each secret typed into the deployment instead of referenced."""
+    found = [*literal_secrets(request.job_variables, "job_variables"),
+             *literal_secrets(request.pull_steps or [], "pull_steps")]
+    for where in found:
+        typer.echo(f"Warning: deployment {request.flow_name}/{request.name}: {where} holds a"
+                   " literal secret; it is stored as written (and masked when shown). Reference"
+                   " it instead: {{ $ENV_VAR }} (read where the run executes) or"
+                   " {{ flowpool.variables.NAME }}", err=True)
 
 
 def run_options(flow: FlowFacts, options: RunOptions) -> dict[str, Any]:

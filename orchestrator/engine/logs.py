@@ -1,10 +1,11 @@
 """Ships a run's output to the API: `print` output, the run's stderr, and `logging` records.
 
 Lines are buffered and sent in batches from a background thread; nothing is dropped while
-the API is briefly away (the client retries), and `close()` sends what is left. The run's log
-budget bounds it all: the buffer never holds more than the API said the run may still store,
-and once the API says the budget is spent, lines are only counted, and the count reported.
-Nothing here blocks the flow or fails it: a line that cannot be shipped is dropped.
+the API is briefly away (the client retries), and `close()` sends what is left. Every line has
+the run's known secrets and any URL credentials masked before it leaves the process. The run's
+log budget bounds it all: the buffer never holds more than the API said the run may still
+store, and once the API says the budget is spent, lines are only counted, and the count
+reported. Nothing here blocks the flow or fails it: a line that cannot be shipped is dropped.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from config.settings import DEFAULT_RUN_LOG_LIMIT
 
 from ..client import FlowpoolClient
 from ..errors import ApiUnavailable, FlowpoolError
+from ..masking import redact
 from ..models import LogCreate
 from ..models.logs import (MAX_LEVEL, MAX_LINE_BYTES, LogBudget, LogsDropped, fit_line,
                            line_bytes)
@@ -33,6 +35,7 @@ class LogShipper:
     def __init__(self, client: FlowpoolClient, run_id: str, source: str = "engine"):
         self.client, self.run_id, self.source = client, run_id, source
         self._pending: list[LogCreate] = []
+        self.secrets: set[str] = set()  # values to mask in every line
         self._pending_bytes = 0
         # What the API last said the run may still store; until it answers, the default budget.
         self._room = DEFAULT_RUN_LOG_LIMIT
@@ -49,7 +52,7 @@ class LogShipper:
         return self
 
     def add(self, level: int, message: str, cut_bytes: int = 0) -> None:
-        line = fit_line(message, cut_bytes)
+        line = fit_line(redact(message, self.secrets), cut_bytes)
         size = line_bytes(line)
         with self._lock:
             if self._spent or self._pending_bytes + size > self._room:
@@ -147,7 +150,8 @@ class LogShipper:
 
 
 class LineTee(io.TextIOBase):
-    """A text stream that writes through to `stream` and ships each complete line.
+    """A text stream that ships each complete line and writes it through to `stream` (the
+    worker reads that), both with the run's secrets masked; so a line goes out whole.
 
     A line longer than MAX_LINE_BYTES keeps only its start (progress bars that never print a
     newline included), so its cost does not grow with its length.
@@ -160,7 +164,6 @@ class LineTee(io.TextIOBase):
         self._cut = 0  # bytes of the current line not kept
 
     def write(self, text: str) -> int:
-        self.stream.write(text)
         *lines, rest = text.split("\n")
         for line in lines:
             self._take(line)
@@ -178,7 +181,10 @@ class LineTee(io.TextIOBase):
             self._kept += len(text)
 
     def _ship(self) -> None:
-        self.shipper.add(self.level, "".join(self._parts), self._cut)
+        line = "".join(self._parts)
+        shown = redact(line, self.shipper.secrets)
+        self.stream.write((fit_line(shown, self._cut) if self._cut else shown) + "\n")
+        self.shipper.add(self.level, line, self._cut)
         self._parts, self._kept, self._cut = [], 0, 0
 
     def flush(self) -> None:
@@ -211,12 +217,23 @@ class ShippingHandler(logging.Handler):
             self.handleError(record)
 
 
+class RedactingFormatter(logging.Formatter):
+    """The engine's own console lines, with the run's secrets masked like its shipped logs."""
+
+    def __init__(self, shipper: LogShipper, fmt: str):
+        super().__init__(fmt)
+        self.shipper = shipper
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.shipper.secrets)
+
+
 def capture_output(shipper: LogShipper) -> tuple[LineTee, LineTee]:
     """Route print output, stderr and logging records of the run to the shipper."""
     out = LineTee(sys.stdout, shipper, logging.INFO)
     err = LineTee(sys.stderr, shipper, logging.WARNING)
     console = logging.StreamHandler(sys.__stderr__)
-    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    console.setFormatter(RedactingFormatter(shipper, "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [ShippingHandler(shipper), console]
     root.setLevel(logging.INFO)

@@ -18,6 +18,7 @@ from typing import Any
 from ..client import FlowpoolClient
 from ..entrypoints import load_flow
 from ..errors import FlowpoolError
+from ..masking import environment_secrets, redact, secret_values
 from ..models import StateProposal
 from ..parameters import coerce_parameters
 from ..processes import set_parent_death_signal
@@ -37,9 +38,10 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     client = FlowpoolClient.from_settings()
     shipper = LogShipper(client, run_id).start()
+    shipper.secrets.update(environment_secrets(os.environ))
     out, err = capture_output(shipper)
     try:
-        proposal = execute(client, run_id)
+        proposal = execute(client, run_id, shipper)
     except Stopped:
         log.warning("flow run %s stopped by its worker (SIGTERM)", run_id)
         return 128 + signal.SIGTERM  # the worker reports why it stopped the run
@@ -48,7 +50,8 @@ def main(argv: list[str]) -> int:
         err.close_partial()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         shipper.close()
-    proposal = proposal.model_copy(update={"token": token})
+    message = proposal.message and redact(proposal.message, shipper.secrets)
+    proposal = proposal.model_copy(update={"token": token, "message": message})
     try:
         client.set_state(run_id, proposal)
     except FlowpoolError as exc:
@@ -58,11 +61,13 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def execute(client: FlowpoolClient, run_id: str) -> StateProposal:
+def execute(client: FlowpoolClient, run_id: str, shipper: LogShipper) -> StateProposal:
     """Run the flow; the outcome as the state to propose."""
     try:
-        run = client.read_flow_run(run_id)
-        deployment = client.read_deployment_by_id(run.deployment_id)
+        launched = client.read_launch_bundle(run_id)
+        run, deployment = launched.flow_run, launched.deployment
+        shipper.secrets.update(secret_values([deployment.pull_steps, deployment.job_variables,
+                                              run.job_variables]))
         log.info("flow run %s (%s, attempt %d) starting", run_id, deployment.full_name, run.attempt)
         pull_code(client, run_id, deployment.pull_steps)
         flow = load_flow(deployment.entrypoint, Path.cwd())

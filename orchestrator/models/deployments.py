@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from ..masking import mask_secrets
 from ..schedules import DeploymentSchedule
 from .base import Model, Name
 
@@ -71,3 +72,8 @@ class Deployment(DeploymentCreate):
     @property
     def full_name(self) -> str:
         return f"{self.flow_name}/{self.name}"
+
+    def masked(self) -> "Deployment":
+        """As shown to people: secrets in job variables and pull steps masked."""
+        return self.model_copy(update={"job_variables": mask_secrets(self.job_variables),
+                                       "pull_steps": mask_secrets(self.pull_steps)})

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
+from ..masking import mask_secrets
 from ..states import StateType
 from .base import Model, Name
 from .deployments import Deployment
@@ -99,6 +100,10 @@ class FlowRun(Model):
     log_lines_dropped: int = 0
     log_bytes_dropped: int = 0
 
+    def masked(self):
+        """As shown to people: secrets in its job variables masked."""
+        return self.model_copy(update={"job_variables": mask_secrets(self.job_variables)})
+
 
 class FlowRunDetail(FlowRun):
     history: list[StateRecord] = Field(default_factory=list)
@@ -121,8 +126,10 @@ class ClaimRequest(Model):
 
 
 class ClaimedRun(Model):
-    """Everything a worker needs to launch a run it has claimed."""
+    """Everything a worker needs to launch a run it has claimed, secrets unmasked; with an API
+    key set, the credential the run's process reports with (it never gets the key)."""
 
     flow_run: FlowRun
     deployment: Deployment
     work_pool: WorkPool
+    run_credential: str | None = None

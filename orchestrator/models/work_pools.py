@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from ..masking import mask_secrets
 from .base import Model, Name
 
 WorkerType = Literal["process", "docker", "kubernetes"]
@@ -30,6 +31,10 @@ class WorkPool(Model):
     paused: bool = False
     created: datetime
     updated: datetime
+
+    def masked(self):
+        """As shown to people: secrets in the base job template masked."""
+        return self.model_copy(update={"base_job_template": mask_secrets(self.base_job_template)})
 
 
 class WorkQueueCreate(Model):

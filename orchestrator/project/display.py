@@ -1,13 +1,14 @@
-"""A plan as a `deploy --dry-run` shows it: text for a person, a dict for `-o json`."""
+"""A plan as a `deploy --dry-run` shows it: text for a person, a dict for `-o json`; literal
+secrets masked in both."""
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from ..masking import mask_secrets
 from .plan import Plan, PlannedDeployment
 from .steps import Step
 
-SECRET_INPUTS = ("access_token", "token", "password", "credentials", "secret")
 WHEN = {"build": "build steps (run by deploy, here)", "push": "push steps (run by deploy, here)",
         "pull": "pull steps (run at the start of every run, where it runs)"}
 
@@ -27,7 +28,7 @@ def _plan_dict(plan: Plan) -> dict[str, Any]:
 
 
 def _deployment_as_dict(item: PlannedDeployment) -> dict[str, Any]:
-    return {
+    return mask_secrets({
         "full_name": item.full_name,
         "deployment": item.registration_fields(),
         "schedules": item.schedules(),
@@ -37,7 +38,7 @@ def _deployment_as_dict(item: PlannedDeployment) -> dict[str, Any]:
                   "push": [s.to_raw() for s in item.push],
                   "pull": [s.to_raw() for s in item.pull]},
         "pull_is_default": item.pull_is_default,
-    }
+    })
 
 
 def format_plan(plan: Plan) -> str:
@@ -52,7 +53,7 @@ def format_plan(plan: Plan) -> str:
 
 
 def _deployment_lines(item: PlannedDeployment) -> list[str]:
-    fields = item.registration_fields()
+    fields = mask_secrets(item.registration_fields())
     queue = fields["work_queue_name"] or "the pool's default queue"
     lines = [item.full_name,
              f"  entrypoint:    {fields['entrypoint']}",
@@ -82,20 +83,8 @@ def _steps_lines(section: str, steps: list[Step], pull_is_default: bool) -> list
     lines = [f"  {WHEN[section]}{note}:"]
     for number, step in enumerate(steps, 1):
         label = f" [id: {step.id}]" if step.id else ""
-        lines.append(f"    {number}. {step.name}{label} {_json(_masked(step.inputs))}")
+        lines.append(f"    {number}. {step.name}{label} {_json(mask_secrets(step.inputs))}")
     return lines
-
-
-def _masked(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Inputs with literal secrets hidden; a placeholder is shown, it holds no secret."""
-    def hide(key: str, value: Any) -> Any:
-        secret = any(word in key.lower() for word in SECRET_INPUTS)
-        return "***" if secret and value and not _is_placeholder(value) else value
-    return {key: hide(str(key), value) for key, value in inputs.items()}
-
-
-def _is_placeholder(value: Any) -> bool:
-    return isinstance(value, str) and value.strip().startswith("{{")
 
 
 def _json(value: Any) -> str:

@@ -8,14 +8,15 @@ from __future__ import annotations
 from typing import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
-MASK = "***"
+from ..masking import MASK, mask_text
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every non-empty secret replaced by a mask, longest first."""
+    """`text` with every non-empty secret replaced by the mask, longest first, and the
+    credentials of any URL in it masked."""
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, MASK)
-    return text
+    return mask_text(text)
 
 
 def url_password(url: str) -> str | None:

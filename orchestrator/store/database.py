@@ -13,6 +13,7 @@ from typing import Iterator
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from ..private_files import DIRECTORY_MODE, private_file
 from .sqlite_rebuild import rebuild_json_columns
 from .tables import metadata
 
@@ -32,7 +33,10 @@ class Database:
             return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # results, variables and job variables live here: owner only. SQLite gives its
+            # -wal and -shm files the database file's mode.
+            Path(path).parent.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+            private_file(Path(path))
         engine = sa.create_engine(url, connect_args={"check_same_thread": False,
                                                      "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
                                   pool_size=10, max_overflow=20)

@@ -128,7 +128,7 @@ def set_state(conn: sa.Connection, run_id: str, proposal: StateProposal, origin:
         raise StateRejected(f"flow run {run_id} changed state concurrently; nothing written")
     _record_state(conn, run_id, proposal.type, values["state_name"], proposal.message,
                   values.get("attempt", run.attempt), now)
-    return run.model_copy(update=values)
+    return run.model_copy(update={**values, "state_type": proposal.type})  # the enum, not its value
 
 
 BULK_CHUNK = 500

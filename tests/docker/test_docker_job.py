@@ -5,9 +5,10 @@ import pytest
 
 from orchestrator.errors import FlowpoolError, InvalidInput
 from orchestrator.jobs import check_base_job_template, default_base_job_template, validate_job_variables
-from workers.docker import container_api_url, container_name, container_settings, flowpool_env
+from workers.docker import container_api_url, container_name, container_settings
 
-FLOWPOOL_VARS = flowpool_env("run-id", "token", "http://127.0.0.1:4300/api", api_key=None)
+FLOWPOOL_VARS = {"FLOWPOOL_API_URL": "http://127.0.0.1:4300/api", "FLOWPOOL_RUN_ID": "run-id",
+                 "FLOWPOOL_RUN_TOKEN": "token", "PYTHONUNBUFFERED": "1"}
 
 
 def test_by_default_the_container_runs_the_flowpool_engine_for_the_run(docker_job, claimed_run):

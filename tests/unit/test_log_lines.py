@@ -12,6 +12,7 @@ from orchestrator.models.logs import MAX_LINE_BYTES, fit_line
 class RecordingShipper:
     def __init__(self):
         self.lines = []
+        self.secrets = {"hunter22"}
 
     def add(self, level: int, message: str, cut_bytes: int = 0) -> None:
         self.lines.append(fit_line(message, cut_bytes))
@@ -46,5 +47,15 @@ def test_a_line_written_in_many_pieces_without_an_end_stays_bounded_and_quick():
     written = 200_000 * 5 + len(" done")
     assert len(shipper.lines) == 2 and shipper.lines[1] == "next"
     assert shipper.lines[0].endswith(f"; {written - MAX_LINE_BYTES} more bytes not kept]")
-    assert sink.getvalue().endswith(" done\nnext\n")
+    assert sink.getvalue().endswith(" more bytes not kept]\nnext\n")
     assert elapsed < 2.0
+
+
+def test_a_line_is_written_through_and_shipped_with_its_secrets_masked():
+    shipper, sink = RecordingShipper(), io.StringIO()
+    tee = LineTee(sink, shipper, 20)
+
+    tee.write("password hunt")
+    tee.write("er22 here\n")
+
+    assert sink.getvalue() == "password ******** here\n"

@@ -1,0 +1,62 @@
+"""Who may call the API.
+
+With FLOWPOOL_API_KEY set, the exact path `/api/health` is the only one that answers without
+the key: every other path (each route, whatever its resource is named, `/docs`,
+`/openapi.json`, unknown paths) wants `Authorization: Bearer KEY`. The check runs before
+routing, as ASGI middleware, so no route can forget it.
+
+A flow run's process carries a run credential instead of the key (see `run_credentials`): it
+opens only the few routes through which that one run reports on itself.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import run_credentials
+
+OPEN_PATHS = frozenset({"/api/health"})
+UNAUTHORIZED_BODY = json.dumps({
+    "detail": "the API key is missing or wrong",
+    "errors": [{"field": "FLOWPOOL_API_KEY",
+                "message": "set it to the key the server was started with"}],
+}).encode()
+
+
+class ApiKeyGuard:
+    """Refuse, with 401, every request that needs the key and does not carry it."""
+
+    def __init__(self, app: ASGIApp, api_key: str | None):
+        self.app = app
+        self.api_key = api_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.api_key and not self._allowed(scope):
+            await _refuse(send)
+            return
+        await self.app(scope, receive, send)
+
+    def _allowed(self, scope: Scope) -> bool:
+        if scope["path"] in OPEN_PATHS:
+            return True
+        given = bearer_token(Headers(scope=scope).get("authorization", ""))
+        if hmac.compare_digest(given.encode(), self.api_key.encode()):
+            return True
+        return run_credentials.permits(self.api_key, given, scope["method"], scope["path"])
+
+
+def bearer_token(header: str) -> str:
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+async def _refuse(send: Send) -> None:
+    await send({"type": "http.response.start", "status": 401, "headers": [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(UNAUTHORIZED_BODY)).encode()),
+        (b"www-authenticate", b"Bearer"),
+    ]})
+    await send({"type": "http.response.body", "body": UNAUTHORIZED_BODY})
