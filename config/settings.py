@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_API_PORT = 4300
 DEFAULT_EMBEDDED_REDIS_PORT = 4301
+DEFAULT_RUN_LOG_LIMIT = 10 * 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -38,6 +39,9 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = 5.0
     worker_offline_after_s: float = 15.0
     cancel_grace_s: float = 10.0
+
+    # bytes of log lines one flow run may store; later lines are dropped and counted
+    run_log_limit: int = Field(default=DEFAULT_RUN_LOG_LIMIT, ge=0, le=2**40)
 
     # client behaviour
     http_timeout_s: float = 30.0

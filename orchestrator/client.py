@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import httpx
 
 from .errors import (AlreadyExists, ApiUnavailable, FieldError, FlowpoolError, InvalidInput,
-                     NotFound, StateRejected, Unauthorized)
+                     NotFound, StateRejected, TooLarge, Unauthorized)
 from .models import (ClaimedRun, ClaimRequest, Deployment, DeploymentCreate, FlowRun,
                      FlowRunCreate, FlowRunDetail, Log, LogCreate, StateProposal, WorkPool,
                      WorkPoolCreate, WorkPoolDetail, WorkPoolUpdate, WorkQueue, WorkQueueCreate,
                      WorkQueueDetail, WorkQueueUpdate, WorkerStatus)
 from .models.deployments import StoredSchedule
+from .models.logs import (MAX_ENTRIES_PER_REQUEST, MAX_PAGE, MAX_REQUEST_BYTES, LogBudget,
+                          LogsDropped, fit_line)
 from .models.variables import Variable, VariableValue
 from .schedules import DeploymentSchedule
 
 RETRIED_STATUSES = {502, 503, 504}
-ERRORS_BY_STATUS = {401: Unauthorized, 404: NotFound, 409: StateRejected, 422: InvalidInput}
+ERRORS_BY_STATUS = {401: Unauthorized, 404: NotFound, 409: StateRejected, 413: TooLarge,
+                    422: InvalidInput}
 
 
 class FlowpoolClient:
@@ -205,13 +208,32 @@ class FlowpoolClient:
     def retry_flow_run(self, run_id: str) -> FlowRun:
         return FlowRun(**self._request("POST", f"/flow_runs/{run_id}/retry"))
 
-    def send_logs(self, run_id: str, entries: list[LogCreate]) -> None:
-        self._request("POST", f"/flow_runs/{run_id}/logs",
-                      json=[e.model_dump(mode="json") for e in entries])
+    def send_logs(self, run_id: str, entries: list[LogCreate]) -> tuple[LogBudget, int]:
+        """Ship the first entries that fit in one request (MAX_ENTRIES_PER_REQUEST lines,
+        MAX_REQUEST_BYTES of JSON, each line cut to MAX_LINE_BYTES); call again for the rest.
+        The run's budget as the answer reports it, and how many entries were sent."""
+        body, count = log_request_body(entries)
+        answer = self._request("POST", f"/flow_runs/{run_id}/logs", content=body,
+                               headers={"Content-Type": "application/json"})
+        return LogBudget(**answer), count
 
-    def read_logs(self, run_id: str, after: int = 0, limit: int = 1000) -> list[Log]:
+    def report_dropped_logs(self, run_id: str, dropped: LogsDropped) -> LogBudget:
+        return LogBudget(**self._request("POST", f"/flow_runs/{run_id}/logs/dropped",
+                                         json=dropped.model_dump()))
+
+    def read_logs(self, run_id: str, after: int = 0, limit: int = MAX_PAGE) -> list[Log]:
+        """One page: the lines after the line with id `after`, at most `limit` of them."""
         return [Log(**entry) for entry in self._request(
             "GET", f"/flow_runs/{run_id}/logs", params={"after": after, "limit": limit})]
+
+    def iter_logs(self, run_id: str, after: int = 0, limit: int = MAX_PAGE) -> Iterator[Log]:
+        """Every line stored so far, page after page, in order."""
+        while True:
+            page = self.read_logs(run_id, after, limit)
+            yield from page
+            if len(page) < limit:
+                return
+            after = page[-1].id
 
     # -- variables ---------------------------------------------------------------------
     def set_variable(self, name: str, value: Any) -> Variable:
@@ -233,6 +255,20 @@ class FlowpoolClient:
 
     def broker_url(self) -> str | None:
         return self._request("GET", "/broker").get("redis_url")
+
+
+def log_request_body(entries: list[LogCreate]) -> tuple[bytes, int]:
+    """The JSON body of one POST of log lines: as many of the first entries as the API takes
+    in one request (at least one); and how many that is."""
+    parts, size = [], 2
+    for entry in entries[:MAX_ENTRIES_PER_REQUEST]:
+        part = entry.model_copy(update={"message": fit_line(entry.message)}).model_dump_json()
+        encoded = part.encode()
+        if parts and size + len(encoded) + 1 > MAX_REQUEST_BYTES:
+            break
+        parts.append(encoded)
+        size += len(encoded) + 1
+    return b"[" + b",".join(parts) + b"]", len(parts)
 
 
 def split_deployment_name(full_name: str) -> tuple[str, str]:

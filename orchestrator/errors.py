@@ -49,6 +49,12 @@ class NotFound(FlowpoolError):
     status_code = 404
 
 
+class TooLarge(FlowpoolError):
+    """A request body is larger than the API takes at once."""
+
+    status_code = 413
+
+
 class AlreadyExists(FlowpoolError):
     """An object with that name exists already."""
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 from .. import __version__
 from ..store.database import Database
 from ..wakeup import Doorbell
-from . import deployments, flow_runs, schedules, variables, work_pools
+from . import deployments, flow_runs, logs, schedules, variables, work_pools
 from .auth import ApiKeyGuard
 from .errors import install_error_handlers
 
@@ -25,6 +25,7 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None)
     api.include_router(deployments.router)
     api.include_router(schedules.router)
     api.include_router(flow_runs.router)
+    api.include_router(logs.router)
     api.include_router(variables.router)
 
     @api.get("/health")

@@ -1,15 +1,13 @@
-"""Routes for flow runs: reading them, claiming them, proposing states, and their logs."""
+"""Routes for flow runs: reading them, claiming them and proposing states (their logs: logs.py)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
 from ..errors import StateRejected
 from ..leases import request_cancel
-from ..models import (ClaimedRun, ClaimRequest, FlowRun, FlowRunDetail, Log, LogCreate,
-                      StateProposal)
+from ..models import ClaimedRun, ClaimRequest, FlowRun, FlowRunDetail, StateProposal
 from ..states import Origin, StateType, is_final
 from ..store import flow_runs as store
-from ..store import logs as logs_store
 from ..store.database import Database
 from ..store.deployments import read_deployment_by_id
 from ..store.work_pools import read_work_pool
@@ -100,18 +98,3 @@ def retry_flow_run(run_id: str, db: Database = Depends(get_db),
         run = store.rerun_flow_run(conn, run_id, utcnow())
     ring(doorbell, "run retried")
     return run.masked()
-
-
-@router.post("/{run_id}/logs", status_code=201)
-def create_logs(run_id: str, entries: list[LogCreate], db: Database = Depends(get_db)) -> dict:
-    with db.begin() as conn:
-        store.read_flow_run(conn, run_id)
-        return {"created": logs_store.create_logs(conn, run_id, entries)}
-
-
-@router.get("/{run_id}/logs")
-def read_logs(run_id: str, after: int = 0, limit: int = 1000,
-              db: Database = Depends(get_db)) -> list[Log]:
-    with db.connect() as conn:
-        store.read_flow_run(conn, run_id)
-        return logs_store.read_logs(conn, run_id, after, limit)

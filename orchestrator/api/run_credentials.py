@@ -6,7 +6,8 @@ run, the API hands it a credential for that run alone: `run.RUN_ID.SIGNATURE`, s
 API key (so every API replica can check it without shared state, and changing the key revokes
 them all). It opens only the routes through which a run reports on itself: read the run and
 what it was launched with, propose its states (which still need the attempt's dispatch
-token), send its logs; and read variables, which its pull steps and flow code resolve.
+token), send its logs (and the count of lines it dropped); and read variables, which its pull
+steps and flow code resolve.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ _RUN_ROUTES = [
     ("GET", re.compile(r"^/api/flow_runs/(?P<run>[^/]+)/launch$")),
     ("POST", re.compile(r"^/api/flow_runs/(?P<run>[^/]+)/state$")),
     ("POST", re.compile(r"^/api/flow_runs/(?P<run>[^/]+)/logs$")),
+    ("POST", re.compile(r"^/api/flow_runs/(?P<run>[^/]+)/logs/dropped$")),
     ("GET", re.compile(r"^/api/variables/[^/]+$")),
 ]
 

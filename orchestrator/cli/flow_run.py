@@ -10,6 +10,7 @@ import typer
 from ..client import FlowpoolClient
 from ..errors import FieldError, InvalidInput
 from ..models import FlowRunDetail
+from ..models.logs import MAX_PAGE
 from ..states import FINAL_STATES
 from .common import client
 from .output import OUTPUT_OPTION, Output, format_cell, print_fields, print_table, show
@@ -52,10 +53,19 @@ def print_run(run: FlowRunDetail) -> None:
         ("waiting", waiting_text(run)), ("message", run.state_message), ("attempt", run.attempt), ("worker", run.worker_name),
         ("scheduled", run.scheduled_time), ("started", run.start_time), ("ended", run.end_time),
         ("parameters", run.parameters), ("job variables", run.job_variables),
-        ("result", json.dumps(result) if not run.result_is_repr else result)])
+        ("result", json.dumps(result) if not run.result_is_repr else result),
+        ("logs", log_usage(run))])
     typer.echo("\nstate history:")
     print_table([h.model_dump() for h in run.history],
                 ["timestamp", "type", "name", "attempt", "message"])
+
+
+def log_usage(run: FlowRunDetail) -> str:
+    stored = f"{run.log_bytes} bytes stored"
+    if not run.log_lines_dropped:
+        return stored
+    return (f"{stored}; log budget reached, {run.log_lines_dropped} later lines "
+            f"({run.log_bytes_dropped} bytes) dropped")
 
 
 @app.command("cancel")
@@ -92,13 +102,15 @@ def logs(run_id: str, follow: bool = typer.Option(False, "--follow", "-f",
 
 
 def iterate_logs(api: FlowpoolClient, run_id: str, follow: bool):
+    """The run's lines page by page, in order; with `follow`, until the run is final."""
     after = 0
     while True:
         final = api.read_flow_run(run_id).state_type in FINAL_STATES if follow else True
-        batch = api.read_logs(run_id, after)
-        yield from batch
-        if batch:
-            after = batch[-1].id
+        page = api.read_logs(run_id, after, MAX_PAGE)
+        yield from page
+        if page:
+            after = page[-1].id  # the cursor of the next page
+        if len(page) == MAX_PAGE:
             continue
         if final:
             return

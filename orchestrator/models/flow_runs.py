@@ -11,6 +11,7 @@ from ..masking import mask_secrets
 from ..states import StateType
 from .base import Model, Name
 from .deployments import Deployment
+from .json_values import FiniteJSON
 from .work_pools import WorkPool
 
 
@@ -94,6 +95,10 @@ class FlowRun(Model):
     # its scheduled time, and why a run that has not started is waiting.
     late: bool = False
     waiting_reason: WaitingReason | None = None
+    # Bytes of log lines stored, and what was dropped once FLOWPOOL_RUN_LOG_LIMIT was reached.
+    log_bytes: int = 0
+    log_lines_dropped: int = 0
+    log_bytes_dropped: int = 0
 
     def masked(self):
         """As shown to people: secrets in its job variables masked."""
@@ -111,7 +116,7 @@ class StateProposal(Model):
     name: str | None = None
     message: str | None = None
     token: str | None = None
-    result: Any = None
+    result: FiniteJSON = None
     result_is_repr: bool = False
 
 

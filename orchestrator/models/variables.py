@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import StringConstraints, field_validator
 
 from .base import Model
+from .json_values import finite_json
 
 # No dots: `{{ flowpool.variables.NAME }}` reads the whole rest of the placeholder as the name.
 VARIABLE_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
@@ -24,7 +25,8 @@ class VariableValue(Model):
 
     @field_validator("value")
     @classmethod
-    def _small_enough(cls, value: Any) -> Any:
+    def _finite_and_small_enough(cls, value: Any) -> Any:
+        finite_json(value)
         size = len(json.dumps(value))
         if size > MAX_VALUE_CHARS:
             raise ValueError(f"the value is {size} characters of JSON; at most {MAX_VALUE_CHARS} "

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from ..private_files import DIRECTORY_MODE, private_file
+from .sqlite_rebuild import rebuild_json_columns
 from .tables import metadata
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -44,11 +45,16 @@ class Database:
         return engine
 
     def create_schema(self) -> None:
-        """Create what is missing: tables, and columns added to existing tables since."""
+        """Create what is missing: tables, and columns added to existing tables since; on an
+        SQLite file of an older flowpool, retype its JSON columns (which rebuilds tables, so
+        the indexes are made last)."""
         metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             for table, column in _missing_columns(conn):
                 _add_column(conn, table, column)
+        if self.is_sqlite:
+            rebuild_json_columns(self.engine)
+        with self.engine.begin() as conn:
             for table in metadata.sorted_tables:
                 for index in table.indexes:
                     index.create(conn, checkfirst=True)

@@ -69,9 +69,13 @@ def initial_state_record(run_values: dict[str, Any]) -> dict[str, Any]:
 def read_flow_run(conn: sa.Connection, run_id: str) -> FlowRun:
     row = conn.execute(sa.select(flow_runs).where(flow_runs.c.id == run_id)).mappings().first()
     if row is None:
-        raise NotFound(f"flow run {run_id} does not exist", [FieldError(
-            "flow_run", "see `flowpool flow-run ls` for the runs there are")])
+        raise flow_run_not_found(run_id)
     return FlowRun.model_validate(dict(row))
+
+
+def flow_run_not_found(run_id: str) -> NotFound:
+    return NotFound(f"flow run {run_id} does not exist", [FieldError(
+        "flow_run", "see `flowpool flow-run ls` for the runs there are")])
 
 
 def read_flow_run_detail(conn: sa.Connection, run_id: str) -> FlowRunDetail:

@@ -1,12 +1,44 @@
 """The database schema: SQLAlchemy Core tables, on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
 metadata = sa.MetaData()
+
+
+class JSONValue(TypeDecorator):
+    """Any JSON value, read back exactly as written: 3.0 stays a float, 2**70 an int, and the
+    keys of an object keep their order.
+
+    On SQLite the JSON text goes in a TEXT column: a column declared JSON has NUMERIC affinity
+    there, which stores the text `3.0` as the integer 3 and `2**70` as a float. On PostgreSQL
+    it is the `json` type, which keeps the text as given (`jsonb` would reorder the keys).
+    Nothing queries inside these values, so neither needs more than text.
+    """
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.Text())
+        return dialect.type_descriptor(sa.JSON())
+
+    def process_bind_param(self, value: Any, dialect) -> Any:
+        if dialect.name != "sqlite":
+            return value  # sa.JSON writes it
+        return json.dumps(value, allow_nan=False)  # None is JSON null, as sa.JSON stores it
+
+    def process_result_value(self, value: Any, dialect) -> Any:
+        if dialect.name != "sqlite" or value is None:
+            return value
+        # A number here is a row an older flowpool wrote that the migration left as it was.
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class UTCDateTime(TypeDecorator):
@@ -32,7 +64,7 @@ work_pools = sa.Table(
     sa.Column("name", sa.String(100), nullable=False, unique=True),
     sa.Column("type", sa.String(32), nullable=False),
     sa.Column("description", sa.Text),
-    sa.Column("base_job_template", sa.JSON, nullable=False),
+    sa.Column("base_job_template", JSONValue, nullable=False),
     sa.Column("concurrency_limit", sa.Integer),
     sa.Column("paused", sa.Boolean, nullable=False, default=False),
     sa.Column("created", UTCDateTime, nullable=False),
@@ -62,18 +94,18 @@ deployments = sa.Table(
     sa.Column("path", sa.Text),
     sa.Column("description", sa.Text),
     sa.Column("version", sa.String(100)),
-    sa.Column("tags", sa.JSON, nullable=False),
-    sa.Column("parameters", sa.JSON, nullable=False),
-    sa.Column("parameter_schema", sa.JSON, nullable=False),
+    sa.Column("tags", JSONValue, nullable=False),
+    sa.Column("parameters", JSONValue, nullable=False),
+    sa.Column("parameter_schema", JSONValue, nullable=False),
     sa.Column("enforce_parameter_schema", sa.Boolean, nullable=False, default=True),
     sa.Column("work_pool_name", sa.String(100), nullable=False),
     sa.Column("work_queue_name", sa.String(100), nullable=False),
-    sa.Column("job_variables", sa.JSON, nullable=False),
-    sa.Column("pull_steps", sa.JSON),
+    sa.Column("job_variables", JSONValue, nullable=False),
+    sa.Column("pull_steps", JSONValue),
     sa.Column("concurrency_limit", sa.Integer),
     sa.Column("collision_strategy", sa.String(16), nullable=False, default="ENQUEUE"),
     sa.Column("retries", sa.Integer, nullable=False, default=0),
-    sa.Column("retry_delay_seconds", sa.JSON, nullable=False, default=0),
+    sa.Column("retry_delay_seconds", JSONValue, nullable=False, default=0),
     sa.Column("timeout_seconds", sa.Float),
     sa.Column("paused", sa.Boolean, nullable=False, default=False),
     sa.Column("created", UTCDateTime, nullable=False),
@@ -88,9 +120,9 @@ deployment_schedules = sa.Table(
               nullable=False, index=True),
     sa.Column("position", sa.Integer, nullable=False),  # the order the user gave them in
     sa.Column("slug", sa.String(100)),
-    sa.Column("schedule", sa.JSON, nullable=False),
+    sa.Column("schedule", JSONValue, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
-    sa.Column("parameters", sa.JSON, nullable=False),
+    sa.Column("parameters", JSONValue, nullable=False),
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("updated", UTCDateTime, nullable=False),
     sa.UniqueConstraint("deployment_id", "slug", name="uq_deployment_schedule_slug"),
@@ -105,23 +137,23 @@ flow_runs = sa.Table(
     sa.Column("deployment_name", sa.String(100)),
     sa.Column("work_pool_name", sa.String(100), nullable=False),
     sa.Column("work_queue_name", sa.String(100), nullable=False),
-    sa.Column("parameters", sa.JSON, nullable=False),
-    sa.Column("job_variables", sa.JSON, nullable=False),
-    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("parameters", JSONValue, nullable=False),
+    sa.Column("job_variables", JSONValue, nullable=False),
+    sa.Column("tags", JSONValue, nullable=False),
     sa.Column("state_type", sa.String(16), nullable=False),
     sa.Column("state_name", sa.String(50), nullable=False),
     sa.Column("state_message", sa.Text),
     sa.Column("state_changed", UTCDateTime, nullable=False),
     sa.Column("attempt", sa.Integer, nullable=False, default=0),
     sa.Column("retries", sa.Integer, nullable=False, default=0),
-    sa.Column("retry_delay_seconds", sa.JSON, nullable=False, default=0),
+    sa.Column("retry_delay_seconds", JSONValue, nullable=False, default=0),
     sa.Column("timeout_seconds", sa.Float),
     sa.Column("dispatch_token", sa.String(36)),
     sa.Column("scheduled_time", UTCDateTime, nullable=False),
     sa.Column("start_time", UTCDateTime),
     sa.Column("end_time", UTCDateTime),
     sa.Column("worker_name", sa.String(200)),
-    sa.Column("result", sa.JSON),
+    sa.Column("result", JSONValue),
     sa.Column("result_is_repr", sa.Boolean, nullable=False, default=False),
     sa.Column("idempotency_key", sa.String(300), unique=True),
     sa.Column("schedule_id", sa.String(36),
@@ -129,6 +161,11 @@ flow_runs = sa.Table(
     sa.Column("auto_scheduled", sa.Boolean, nullable=False, default=False),
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("updated", UTCDateTime, nullable=False),
+    # The run's log budget: bytes of lines stored, then what was dropped once it was spent.
+    # Updated in the transaction that inserts the lines, under the run's row lock.
+    sa.Column("log_bytes", sa.BigInteger, nullable=False, default=0),
+    sa.Column("log_lines_dropped", sa.BigInteger, nullable=False, default=0),
+    sa.Column("log_bytes_dropped", sa.BigInteger, nullable=False, default=0),
 )
 # The dispatcher reads only waiting and slot-holding runs; these keep history off its path.
 sa.Index("ix_flow_runs_state_scheduled", flow_runs.c.state_type, flow_runs.c.scheduled_time)
@@ -155,7 +192,7 @@ variables = sa.Table(
     "variables", metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False, unique=True),
-    sa.Column("value", sa.JSON),  # any JSON value; null is stored as JSON null
+    sa.Column("value", JSONValue),  # any JSON value; null is stored as JSON null
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("updated", UTCDateTime, nullable=False),
 )

@@ -11,7 +11,9 @@ def test_a_run_credential_opens_its_own_run_s_reporting_routes():
     credential = issue(KEY, RUN)
     for method, path in [("GET", f"/api/flow_runs/{RUN}"), ("GET", f"/api/flow_runs/{RUN}/launch"),
                          ("POST", f"/api/flow_runs/{RUN}/state"),
-                         ("POST", f"/api/flow_runs/{RUN}/logs"), ("GET", "/api/variables/x")]:
+                         ("POST", f"/api/flow_runs/{RUN}/logs"),
+                         ("POST", f"/api/flow_runs/{RUN}/logs/dropped"),
+                         ("GET", "/api/variables/x")]:
         assert permits(KEY, credential, method, path), (method, path)
 
 
@@ -19,6 +21,7 @@ def test_a_run_credential_opens_nothing_else():
     credential = issue(KEY, RUN)
     other = "0c6f9a2e-1111-4222-8333-444455556666"
     for method, path in [("GET", f"/api/flow_runs/{other}"), ("POST", f"/api/flow_runs/{other}/state"),
+                         ("POST", f"/api/flow_runs/{other}/logs/dropped"),
                          ("POST", f"/api/flow_runs/{RUN}/claim"), ("POST", f"/api/flow_runs/{RUN}/cancel"),
                          ("GET", "/api/flow_runs"), ("PATCH", "/api/work_pools/p"),
                          ("GET", "/api/work_pools"), ("PUT", "/api/variables/x"),
