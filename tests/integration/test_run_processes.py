@@ -1,6 +1,6 @@
 """A process run's processes, with real workers and real processes: every process a run
 starts is killed when the run ends, however it ends, even one that left the run's process
-group and ignores SIGTERM.
+group and ignores SIGTERM; and a run that reported its final state is let exit, not stopped.
 
 Each test runs twice: with a cgroup per run (where this machine lets the worker make one) and
 with the /proc walk of a child subreaper (`FLOWPOOL_PROCESS_CGROUPS=false`)."""
@@ -26,7 +26,7 @@ MODES = {"cgroup": {}, "subreaper": {"FLOWPOOL_PROCESS_CGROUPS": "false"}}
 TIMEOUT_S = 3
 
 FLOWS = '''
-import os, subprocess, sys, time
+import os, subprocess, sys, threading, time
 from pathlib import Path
 from orchestrator import flow
 
@@ -58,6 +58,15 @@ def leave_daemons(pid_file: str, main_pid_file: str, then: str = "hang"):
         time.sleep(600)
     return then
 
+
+@flow
+def linger(marker: str, seconds: float = 1.0):
+    """Return at once, leaving a thread that keeps the process up after the report."""
+    def finish():
+        time.sleep(seconds)
+        Path(marker).write_text("done")
+    threading.Thread(target=finish).start()
+    return "reported"
 '''
 
 
@@ -77,6 +86,8 @@ def pstack(tmp_path_factory):
             stack.cli("deploy", "flows.py:leave_daemons", "--name", name, "--pool", mode,
                       *extra, cwd=project, check=True)
         stack.start_worker(mode, "--limit", "2", env=env)
+    stack.cli("deploy", "flows.py:linger", "--name", "d", "--pool", "cgroup", cwd=project,
+              check=True)
     yield stack
     stack.stop()
 
@@ -172,3 +183,31 @@ def test_processes_a_completed_run_left_behind_are_killed(pstack, mode, tmp_path
 
     assert done.state_type is StateType.COMPLETED and done.result == "return"
     run.assert_all_gone()
+
+
+def test_a_run_that_reported_its_end_is_let_exit_not_stopped(pstack, tmp_path):
+    """The engine reports COMPLETED, then its process takes a second to exit (a thread still
+    finishing): the worker's heartbeats in that second must see "exiting", not "stolen"."""
+    worker = pstack.workers[0]
+    log_start = Path(worker.log_path).stat().st_size
+    api = pstack.client(retry_for_s=10)
+    marker = tmp_path / "finished"
+    run_id = api.create_flow_run("linger/d", FlowRunCreate(
+        parameters={"marker": str(marker), "seconds": 1.0})).id
+
+    wait_for(lambda: api.read_flow_run(run_id).state_type in FINAL_STATES, 30, "the run to end")
+    assert api.read_flow_run(run_id).state_type is StateType.COMPLETED
+    exited, stopped = (f"run {run_id}: infrastructure exited", f"run {run_id}: no longer")
+    wait_for(lambda: (lambda log: exited in log or stopped in log)(worker_log(worker, log_start)),
+             GRACE_S + 5, "the worker to be done with the run")
+
+    log = worker_log(worker, log_start)
+    assert stopped not in log and "Traceback" not in log
+    assert f"{exited} with code 0;" in log  # it finished by itself, its thread included
+    assert marker.read_text() == "done"
+
+
+def worker_log(worker, start: int) -> str:
+    with open(worker.log_path, errors="replace") as log:
+        log.seek(start)
+        return log.read()
