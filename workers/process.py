@@ -90,7 +90,7 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Pr
     env = {**inherited_environment(os.environ, claimed), **(job.get("env") or {}),
            **engine_environment(claimed, token, ctx.api_url),
            "FLOWPOOL_SUPERVISOR_PID": str(os.getpid())}
-    processes = process_tree.track(f"flowpool-run-{run.id}-{run.attempt}", ctx.process_cgroups)
+    processes = process_tree.track(run.id, run.attempt, ctx.process_cgroups)
     popen = processes.spawn(lambda: subprocess.Popen(
         command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, start_new_session=True))

@@ -29,16 +29,18 @@ from orchestrator.processes import set_child_subreaper
 
 log = logging.getLogger("flowpool.worker")
 KILL_TIMEOUT_S = 10.0
+RUN_CGROUP_PREFIX = "flowpool-run-"
+LEFTOVER_AGE_S = 60.0
 _cgroups_unusable: str | None = None  # why this process cannot use cgroups, once known
 
 
-def track(name: str, use_cgroups: bool) -> "RunProcesses":
+def track(run_id: str, attempt: int, use_cgroups: bool) -> "RunProcesses":
     """Where the run about to start will be tracked: its own cgroup if possible."""
     global _cgroups_unusable
     set_child_subreaper()
     if use_cgroups and _cgroups_unusable is None:
         try:
-            return CgroupProcesses.create(name)
+            return CgroupProcesses.create(f"{RUN_CGROUP_PREFIX}{run_id}-{attempt}")
         except OSError as exc:  # cgroup v1 only, read-only, not delegated to this user...
             _cgroups_unusable = str(exc)
             log.info("no cgroup for flow runs here (%s); tracking their processes by parent"
@@ -128,6 +130,7 @@ class CgroupProcesses(RunProcesses):
     @classmethod
     def create(cls, name: str) -> "CgroupProcesses":
         home = own_cgroup()
+        _remove_leftovers(home)
         path = home / name
         path.mkdir()
         try:  # moving a process in may be refused even where mkdir is not: try it now
@@ -173,6 +176,16 @@ class CgroupProcesses(RunProcesses):
             pass
         except OSError as exc:  # a process survived SIGKILL (logged): leave the cgroup
             log.warning("could not remove %s: %s", self.path, exc)
+
+
+def _remove_leftovers(home: Path) -> None:
+    """A worker killed outright leaves its run's cgroup behind: remove those now empty. (A
+    young one may be a run about to start, not yet populated: leave it.)"""
+    for path in home.glob(f"{RUN_CGROUP_PREFIX}*"):
+        with contextlib.suppress(OSError):  # removed meanwhile, or not empty after all
+            if ("populated 0" in (path / "cgroup.events").read_text()
+                    and time.time() - path.stat().st_ctime > LEFTOVER_AGE_S):
+                path.rmdir()
 
 
 def own_cgroup() -> Path:
