@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = 5.0
     worker_offline_after_s: float = 15.0
     cancel_grace_s: float = 10.0
+    # each process run in a cgroup of its own where one can be made; else a /proc walk
+    process_cgroups: bool = True
 
     # bytes of log lines one flow run may store; later lines are dropped and counted
     run_log_limit: int = Field(default=DEFAULT_RUN_LOG_LIMIT, ge=0, le=2**40)

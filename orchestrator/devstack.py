@@ -89,13 +89,16 @@ class LocalStack:
         except Exception:
             return False
 
-    def start_worker(self, pool: str, *args: str, name: str | None = None) -> subprocess.Popen:
+    def start_worker(self, pool: str, *args: str, name: str | None = None,
+                     env: dict[str, str] | None = None) -> subprocess.Popen:
+        """A worker of `pool`; `env` adds to the stack's environment for this one."""
         name = name or f"{pool}-w{len(self.workers) + 1}"
         log_path = self.home / f"worker-{name}.log"
         log = open(log_path, "ab")
         worker = subprocess.Popen(
             [*flowpool_command(), "worker", "start", "--pool", pool, "--name", name, *args],
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            env={**self.env(), **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
         log.close()
         worker.log_path = log_path  # type: ignore[attr-defined]
         self.workers.append(worker)

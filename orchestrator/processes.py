@@ -24,3 +24,17 @@ def exit_on_sigterm() -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, _raise)
+
+
+def set_child_subreaper() -> None:
+    """Become the parent of every orphan among this process's descendants, instead of init,
+    so that they can still be found (and must be reaped) here. Linux only; a no-op elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    PR_SET_CHILD_SUBREAPER = 36
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
+    except OSError:
+        pass

@@ -23,6 +23,7 @@ class WorkerContext:
     heartbeat_interval_s: float = 5.0
     crash_after_s: float = 30.0
     cancel_grace_s: float = 10.0
+    process_cgroups: bool = True
     _redis: object = field(default=None, repr=False)
     _redis_pid: int = 0
     http_timeout_s: float = 30.0

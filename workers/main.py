@@ -38,7 +38,7 @@ def start_worker(settings: Settings, pool_name: str, limit: int, name: str | Non
         name=name, pool_name=pool_name, api_url=settings.api_url, api_key=settings.api_key,
         work_queues=list(work_queues or []), limit=limit, redis_url=broker_url, home=settings.home,
         heartbeat_interval_s=settings.heartbeat_interval_s, crash_after_s=settings.crash_after_s,
-        cancel_grace_s=settings.cancel_grace_s,
+        cancel_grace_s=settings.cancel_grace_s, process_cgroups=settings.process_cgroups,
         http_timeout_s=settings.http_timeout_s, http_retry_for_s=settings.http_retry_for_s))
     client.close()
     from .app import configure

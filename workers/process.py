@@ -1,4 +1,5 @@
-"""The process infrastructure: each flow run in its own subprocess and process group."""
+"""The process infrastructure: each flow run in its own subprocess and process group, with
+every process it starts tracked (`process_tree`) and killed when the run ends."""
 from __future__ import annotations
 
 import collections
@@ -8,9 +9,11 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 from orchestrator.models import ClaimedRun
 
+from . import process_tree
 from .context import WorkerContext
 from .infrastructure import engine_environment, inherited_environment
 
@@ -18,11 +21,18 @@ OUTPUT_TAIL_LINES = 50
 
 
 class ProcessHandle:
-    """A running flow-run process; its output is echoed (if asked) and its tail kept."""
+    """A running flow run: its main process, and every process it started (`processes`).
 
-    def __init__(self, popen: subprocess.Popen, stream_output: bool):
+    Whenever the main process ends, by itself or stopped, whatever it left behind is killed:
+    a run's processes never outlive it (a flow that wants a lasting service must hand it to
+    a service manager). The main process's output is echoed (if asked) and its tail kept."""
+
+    def __init__(self, popen: subprocess.Popen, processes: process_tree.RunProcesses,
+                 stream_output: bool):
         self.popen = popen
+        self.processes = processes
         self.stream_output = stream_output
+        self._code: int | None = None
         self._tail: collections.deque[str] = collections.deque(maxlen=OUTPUT_TAIL_LINES)
         self._reader = threading.Thread(target=self._read_output, daemon=True)
         self._reader.start()
@@ -35,34 +45,39 @@ class ProcessHandle:
                 print(line, file=sys.stdout, flush=True)
 
     def poll(self, timeout_s: float) -> int | None:
-        """The exit code if the process ended within `timeout_s`, else None."""
+        """The exit code if the main process ended within `timeout_s`, else None."""
         try:
             code = self.popen.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
+            self.processes.reap()  # orphans of the run that died meanwhile
             return None
-        self._reader.join(timeout=5)
-        return code
+        return self._finish(code)
 
     def wait(self) -> int:
-        code = self.popen.wait()
-        self._reader.join(timeout=5)
-        return code
+        return self._finish(self.popen.wait())
 
     def stop(self, grace_s: float) -> int:
-        """SIGTERM the whole process group, SIGKILL it after `grace_s`; the exit code."""
-        self._signal_group(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            pass
-        self._signal_group(signal.SIGKILL)  # also children that outlived their parent
+        """SIGTERM every process of the run, SIGKILL those left after `grace_s` (at once if
+        it is 0); the main process's exit code."""
+        if grace_s > 0:
+            self.processes.signal(signal.SIGTERM)
+            deadline = time.monotonic() + grace_s
+            while self.popen.poll() is None or self.processes.pids():
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+                self.processes.reap()
+        self.processes.kill_all()
         return self.wait()
 
-    def _signal_group(self, sig: int) -> None:
-        try:
-            os.killpg(self.popen.pid, sig)
-        except ProcessLookupError:
-            pass
+    def _finish(self, code: int) -> int:
+        """The main process ended: what it left behind goes with it."""
+        if self._code is None:
+            self.processes.kill_all()
+            self.processes.close()
+            self._reader.join(timeout=5)  # children holding the output pipe are gone now
+            self._code = code
+        return self._code
 
     def output_tail(self) -> list[str]:
         return list(self._tail)
@@ -75,10 +90,11 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Pr
     env = {**inherited_environment(os.environ, claimed), **(job.get("env") or {}),
            **engine_environment(claimed, token, ctx.api_url),
            "FLOWPOOL_SUPERVISOR_PID": str(os.getpid())}
-    popen = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             start_new_session=True)
-    return ProcessHandle(popen, bool(job.get("stream_output", True)))
+    processes = process_tree.track(run.id, run.attempt, ctx.process_cgroups)
+    popen = processes.spawn(lambda: subprocess.Popen(
+        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, start_new_session=True))
+    return ProcessHandle(popen, processes, bool(job.get("stream_output", True)))
 
 
 def _default_directory(claimed: ClaimedRun, ctx: WorkerContext) -> str:

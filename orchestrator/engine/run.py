@@ -42,6 +42,9 @@ def main(argv: list[str]) -> int:
     out, err = capture_output(shipper)
     try:
         proposal = execute(client, run_id, shipper)
+        # The flow is over: a SIGTERM now could only interrupt its report (or the exit after
+        # it) with a traceback; the worker kills a process that does not leave in time.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     except Stopped:
         log.warning("flow run %s stopped by its worker (SIGTERM)", run_id)
         return 128 + signal.SIGTERM  # the worker reports why it stopped the run

@@ -1,0 +1,213 @@
+"""A process run's processes, with real workers and real processes: every process a run
+starts is killed when the run ends, however it ends, even one that left the run's process
+group and ignores SIGTERM; and a run that reported its final state is let exit, not stopped.
+
+Each test runs twice: with a cgroup per run (where this machine lets the worker make one) and
+with the /proc walk of a child subreaper (`FLOWPOOL_PROCESS_CGROUPS=false`)."""
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from orchestrator.devstack import LocalStack, wait_for
+from orchestrator.models import FlowRunCreate
+from orchestrator.states import FINAL_STATES, StateType
+from workers.process_tree import cgroup_dir
+
+pytestmark = pytest.mark.integration
+
+GRACE_S = 2
+TIMINGS = {"FLOWPOOL_HEARTBEAT_INTERVAL_S": "0.5", "FLOWPOOL_CANCEL_GRACE_S": str(GRACE_S),
+           "FLOWPOOL_DISPATCH_INTERVAL_S": "0.5"}
+MODES = {"cgroup": {}, "subreaper": {"FLOWPOOL_PROCESS_CGROUPS": "false"}}
+TIMEOUT_S = 3
+
+FLOWS = '''
+import os, subprocess, sys, threading, time
+from pathlib import Path
+from orchestrator import flow
+
+DAEMON = """
+import os, signal, sys, time
+os.setsid()
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+if os.fork():
+    os._exit(0)  # its parent leaves at once: the daemon is an orphan
+with open(sys.argv[1], "a") as pids:
+    pids.write(f"{os.getpid()}\\\\n")
+time.sleep(1000)
+"""
+SHELL = 'trap "" TERM; echo $$ >> "$0"; exec sleep 1000'
+
+
+@flow
+def leave_daemons(pid_file: str, main_pid_file: str, then: str = "hang"):
+    """Start two SIGTERM-ignoring processes outside the run's process group, then hang or
+    return."""
+    subprocess.Popen(["setsid", "sh", "-c", SHELL, pid_file])
+    subprocess.Popen([sys.executable, "-c", DAEMON, pid_file])
+    deadline = time.monotonic() + 30
+    while len(Path(pid_file).read_text().split() if Path(pid_file).exists() else []) < 2:
+        assert time.monotonic() < deadline, "the daemons did not start"
+        time.sleep(0.02)
+    Path(main_pid_file).write_text(str(os.getpid()))
+    if then == "hang":
+        time.sleep(600)
+    return then
+
+
+@flow
+def linger(marker: str, seconds: float = 1.0):
+    """Return at once, leaving a thread that keeps the process up after the report."""
+    def finish():
+        time.sleep(seconds)
+        Path(marker).write_text("done")
+    threading.Thread(target=finish).start()
+    return "reported"
+'''
+
+
+@pytest.fixture(scope="module")
+def pstack(tmp_path_factory):
+    """A stack with a process pool per mode, each with its deployments and one worker."""
+    home = tmp_path_factory.mktemp("run-processes")
+    stack = LocalStack(home / "home", extra_env=TIMINGS)
+    stack.start_redis()
+    stack.start_server()
+    project = home / "project"
+    project.mkdir()
+    (project / "flows.py").write_text(FLOWS)
+    for mode, env in MODES.items():
+        stack.cli("work-pool", "create", mode, "--type", "process", check=True)
+        for name, extra in ((mode, []), (f"{mode}-timed", ["--timeout", str(TIMEOUT_S)])):
+            stack.cli("deploy", "flows.py:leave_daemons", "--name", name, "--pool", mode,
+                      *extra, cwd=project, check=True)
+        stack.start_worker(mode, "--limit", "2", env=env)
+    stack.cli("deploy", "flows.py:linger", "--name", "d", "--pool", "cgroup", cwd=project,
+              check=True)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(params=list(MODES))
+def mode(request):
+    return request.param
+
+
+class Run:
+    """A run of leave_daemons and the pids it writes: its daemons' and its main process's."""
+
+    def __init__(self, stack: LocalStack, deployment: str, directory: Path, then: str = "hang"):
+        self.api = stack.client(retry_for_s=10)
+        self.pid_file, self.main_pid_file = directory / "daemons", directory / "main"
+        self.id = self.api.create_flow_run(deployment, FlowRunCreate(parameters=dict(
+            pid_file=str(self.pid_file), main_pid_file=str(self.main_pid_file),
+            then=then))).id
+
+    def started(self) -> "Run":
+        wait_for(lambda: self.main_pid_file.exists() and self.main_pid_file.read_text(), 30,
+                 "the flow and its daemons to start")
+        return self
+
+    @property
+    def main_pid(self) -> int:
+        return int(self.main_pid_file.read_text())
+
+    def pids(self) -> list[int]:
+        return [int(p) for p in self.pid_file.read_text().split()] + [self.main_pid]
+
+    def final(self, timeout_s: float = 30):
+        return wait_for(lambda: (lambda r: r if r.state_type in FINAL_STATES else None)(
+            self.api.read_flow_run(self.id)), timeout_s, f"run {self.id} to end")
+
+    def assert_all_gone(self, timeout_s: float = GRACE_S + 5) -> None:
+        """Every process of the run exited and was reaped (a zombie still counts)."""
+        pids = self.pids()
+        wait_for(lambda: not [p for p in pids if Path(f"/proc/{p}").exists()], timeout_s,
+                 f"processes {pids} of run {self.id} to be gone")
+
+
+def run_cgroup(run: Run, mode: str) -> Path | None:
+    """The run's own cgroup, which it has exactly when the mode says so."""
+    try:
+        cgroup = cgroup_dir(run.main_pid)
+    except OSError:
+        cgroup = None
+    if cgroup is None or not cgroup.name.startswith(f"flowpool-run-{run.id}-"):
+        if mode == "cgroup":
+            pytest.skip("this machine gives workers no writable cgroup v2; the subreaper mode"
+                        " is tested instead")
+        return None
+    assert mode == "cgroup"
+    return cgroup
+
+
+def test_cancel_kills_every_process_of_the_run(pstack, mode, tmp_path):
+    run = Run(pstack, f"leave-daemons/{mode}", tmp_path).started()
+    cgroup = run_cgroup(run, mode)
+
+    run.api.cancel_flow_run(run.id)
+
+    assert run.final().state_type is StateType.CANCELLED
+    run.assert_all_gone()
+    if cgroup is not None:
+        wait_for(lambda: not cgroup.exists(), 5, f"{cgroup} to be removed")
+
+
+def test_a_timeout_kills_every_process_of_the_run(pstack, mode, tmp_path):
+    run = Run(pstack, f"leave-daemons/{mode}-timed", tmp_path).started()
+
+    done = run.final()
+
+    assert (done.state_type, done.state_name) == (StateType.FAILED, "TimedOut")
+    run.assert_all_gone()
+
+
+def test_a_crash_of_the_main_process_kills_the_rest_of_the_run(pstack, mode, tmp_path):
+    run = Run(pstack, f"leave-daemons/{mode}", tmp_path).started()
+
+    os.kill(run.main_pid, signal.SIGKILL)
+
+    done = run.final()
+    assert done.state_type is StateType.CRASHED and "exited with code -9" in done.state_message
+    run.assert_all_gone()
+
+
+def test_processes_a_completed_run_left_behind_are_killed(pstack, mode, tmp_path):
+    run = Run(pstack, f"leave-daemons/{mode}", tmp_path, then="return")
+
+    done = run.final()
+
+    assert done.state_type is StateType.COMPLETED and done.result == "return"
+    run.assert_all_gone()
+
+
+def test_a_run_that_reported_its_end_is_let_exit_not_stopped(pstack, tmp_path):
+    """The engine reports COMPLETED, then its process takes a second to exit (a thread still
+    finishing): the worker's heartbeats in that second must see "exiting", not "stolen"."""
+    worker = pstack.workers[0]
+    log_start = Path(worker.log_path).stat().st_size
+    api = pstack.client(retry_for_s=10)
+    marker = tmp_path / "finished"
+    run_id = api.create_flow_run("linger/d", FlowRunCreate(
+        parameters={"marker": str(marker), "seconds": 1.0})).id
+
+    wait_for(lambda: api.read_flow_run(run_id).state_type in FINAL_STATES, 30, "the run to end")
+    assert api.read_flow_run(run_id).state_type is StateType.COMPLETED
+    exited, stopped = (f"run {run_id}: infrastructure exited", f"run {run_id}: no longer")
+    wait_for(lambda: (lambda log: exited in log or stopped in log)(worker_log(worker, log_start)),
+             GRACE_S + 5, "the worker to be done with the run")
+
+    log = worker_log(worker, log_start)
+    assert stopped not in log and "Traceback" not in log
+    assert f"{exited} with code 0;" in log  # it finished by itself, its thread included
+    assert marker.read_text() == "done"
+
+
+def worker_log(worker, start: int) -> str:
+    with open(worker.log_path, errors="replace") as log:
+        log.seek(start)
+        return log.read()

@@ -1,0 +1,243 @@
+"""Every process a flow run starts, found and killed so that none outlives the run.
+
+A flow may start processes that leave its process group (`setsid`, daemons that fork twice),
+so signalling the group is not enough. Where the worker may create a cgroup (v2), each run
+gets one of its own: a process cannot leave its cgroup, so its member list is the run's
+processes, whatever they do. Elsewhere (cgroup v1 only, a read-only /sys/fs/cgroup, or
+`FLOWPOOL_PROCESS_CGROUPS=false`) the run's processes are found by walking /proc by parent
+pid from the supervising process, which is a child subreaper: an orphan of the run is
+reparented to it, not to init, so the walk still finds it.
+
+The supervising process is the one that starts the run's process: the Celery prefork pool
+process executing the task, which supervises one run at a time. So every child it has, apart
+from the ones it had before the launch, belongs to the run it supervises. It is a subreaper
+in both modes (so orphans never pile up as zombies under a worker that is pid 1 of a
+container), and it reaps the orphans reparented to it.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+from orchestrator.processes import set_child_subreaper
+
+log = logging.getLogger("flowpool.worker")
+KILL_TIMEOUT_S = 10.0
+RUN_CGROUP_PREFIX = "flowpool-run-"
+LEFTOVER_AGE_S = 60.0
+_cgroups_unusable: str | None = None  # why this process cannot use cgroups, once known
+
+
+def track(run_id: str, attempt: int, use_cgroups: bool) -> "RunProcesses":
+    """Where the run about to start will be tracked: its own cgroup if possible."""
+    global _cgroups_unusable
+    set_child_subreaper()
+    if use_cgroups and _cgroups_unusable is None:
+        try:
+            return CgroupProcesses.create(f"{RUN_CGROUP_PREFIX}{run_id}-{attempt}")
+        except OSError as exc:  # cgroup v1 only, read-only, not delegated to this user...
+            _cgroups_unusable = str(exc)
+            log.info("no cgroup for flow runs here (%s); tracking their processes by parent"
+                     " pid, as a child subreaper", exc)
+    return TreeProcesses()
+
+
+class RunProcesses:
+    """The live processes of one run, whose main process `spawn()` starts."""
+
+    main_pid: int | None = None
+
+    def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+        """Start the run's main process with `start()`, tracked from its first instruction."""
+        popen = start()
+        self.main_pid = popen.pid
+        return popen
+
+    def pids(self) -> set[int]:
+        raise NotImplementedError
+
+    def _kill_once(self, pids: set[int]) -> None:
+        _send(pids, signal.SIGKILL)
+
+    def signal(self, sig: int) -> None:
+        _send(self.pids(), sig)
+
+    def kill_all(self, timeout_s: float = KILL_TIMEOUT_S) -> bool:
+        """SIGKILL the run's processes until none is left: one may fork while it is killed."""
+        deadline = time.monotonic() + timeout_s
+        while pids := self.pids():
+            if time.monotonic() > deadline:
+                log.error("processes %s of a flow run survived SIGKILL", sorted(pids))
+                return False
+            self._kill_once(pids)
+            time.sleep(0.01)
+            self.reap()
+        self.reap()
+        return True
+
+    def reap(self) -> None:
+        """Reap the run's orphans that died here; the main process is Popen's to wait for."""
+        while True:
+            try:
+                found = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if found is None or found.si_pid == self.main_pid:
+                return
+            os.waitpid(found.si_pid, 0)
+
+    def close(self) -> None:
+        pass
+
+
+class TreeProcesses(RunProcesses):
+    """The run's processes as the subtree of this (subreaper) process, read from /proc."""
+
+    def __init__(self):
+        self._before: set[int] = set()
+
+    def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+        me = os.getpid()
+        self._before = {pid for pid, (ppid, _) in _process_table().items() if ppid == me}
+        return super().spawn(start)
+
+    def pids(self) -> set[int]:
+        table = _process_table()
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _) in table.items():
+            children.setdefault(ppid, []).append(pid)
+        found: set[int] = set()
+        frontier = [pid for pid in children.get(os.getpid(), []) if pid not in self._before]
+        while frontier:
+            pid = frontier.pop()
+            found.add(pid)
+            frontier.extend(children.get(pid, []))
+        return {pid for pid in found if table[pid][1] != "Z"}  # a zombie is already dead
+
+
+class CgroupProcesses(RunProcesses):
+    """The run's processes as the members of a cgroup of its own, under the worker's."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @classmethod
+    def create(cls, name: str) -> "CgroupProcesses":
+        home = own_cgroup()
+        _remove_leftovers(home)
+        path = home / name
+        path.mkdir()
+        try:  # moving a process in may be refused even where mkdir is not: try it now
+            _join(path)
+            _join(home)
+        except OSError:
+            path.rmdir()
+            raise
+        return cls(path)
+
+    def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+        """Fork the run's process from inside its cgroup, so it is a member from its first
+        instruction on, before it can start anything; this process moves back at once."""
+        home = own_cgroup()
+        _join(self.path)
+        try:
+            popen = super().spawn(start)
+        except BaseException:
+            _join(home)
+            self.close()
+            raise
+        _join(home)
+        return popen
+
+    def pids(self) -> set[int]:
+        try:
+            text = (self.path / "cgroup.procs").read_text()
+        except FileNotFoundError:
+            return set()
+        return {int(pid) for pid in text.split()} - {os.getpid()}  # never this process
+
+    def _kill_once(self, pids: set[int]) -> None:
+        kill_file = self.path / "cgroup.kill"  # Linux >= 5.14: the kernel kills them all
+        if kill_file.exists() and own_cgroup() != self.path:  # never this process
+            kill_file.write_text("1")
+        else:
+            super()._kill_once(pids)
+
+    def close(self) -> None:
+        try:
+            self.path.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # a process survived SIGKILL (logged): leave the cgroup
+            log.warning("could not remove %s: %s", self.path, exc)
+
+
+def _remove_leftovers(home: Path) -> None:
+    """A worker killed outright leaves its run's cgroup behind: remove those now empty. (A
+    young one may be a run about to start, not yet populated: leave it.)"""
+    for path in home.glob(f"{RUN_CGROUP_PREFIX}*"):
+        with contextlib.suppress(OSError):  # removed meanwhile, or not empty after all
+            if ("populated 0" in (path / "cgroup.events").read_text()
+                    and time.time() - path.stat().st_ctime > LEFTOVER_AGE_S):
+                path.rmdir()
+
+
+def own_cgroup() -> Path:
+    return cgroup_dir("self")
+
+
+def cgroup_dir(pid: int | str) -> Path:
+    """The cgroup v2 directory of process `pid`; OSError where there is no cgroup v2."""
+    relative = _cgroup_v2_path(pid)
+    mount_root, mount_point = _cgroup_v2_mount()
+    if os.path.commonpath([relative, mount_root]) != mount_root:
+        raise OSError(f"cgroup {relative} is outside the cgroup2 mount at {mount_point}")
+    return Path(mount_point) / os.path.relpath(relative, mount_root)
+
+
+def _cgroup_v2_path(pid: int | str) -> str:
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        if line.startswith("0::"):
+            return line[3:]
+    raise OSError(f"process {pid} is in no cgroup v2 hierarchy")
+
+
+def _cgroup_v2_mount() -> tuple[str, str]:
+    """(root of the hierarchy that is mounted, where) of the cgroup2 mount."""
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields, _, rest = line.partition(" - ")
+        if rest.split()[0] == "cgroup2":
+            parts = fields.split()
+            return parts[3], parts[4]
+    raise OSError("no cgroup2 file system is mounted")
+
+
+def _join(cgroup: Path) -> None:
+    (cgroup / "cgroup.procs").write_text(str(os.getpid()))
+
+
+def _process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, state letter) of every process on the machine."""
+    table = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:  # it exited meanwhile
+            continue
+        fields = stat.rpartition(")")[2].split()  # after "pid (name)", which may hold spaces
+        table[int(entry.name)] = (int(fields[1]), fields[0])
+    return table
+
+
+def _send(pids: set[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
