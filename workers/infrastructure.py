@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from orchestrator.masking import is_secret_name, mask_text
+from orchestrator.masking import environment_secrets, is_secret_name, mask_text, secret_values
 from orchestrator.models import ClaimedRun
 from orchestrator.templating import placeholders
 
@@ -36,6 +36,12 @@ def inherited_environment(environ: Mapping[str, str], claimed: ClaimedRun) -> di
     return {name: value for name, value in environ.items()
             if name not in WORKER_ONLY_SETTINGS
             and (name in wanted or not is_secret_name(name) and mask_text(value) == value)}
+
+
+def run_secrets(job: dict, claimed: ClaimedRun, env: Mapping[str, str]) -> set[str]:
+    """The secret values a run's output may print, to mask them where the worker shows or
+    reports that output: those of its job variables and pull steps, and of its environment."""
+    return {*secret_values([job, claimed.deployment.pull_steps]), *environment_secrets(env)}
 
 
 def referenced_environment(template: Any) -> set[str]:

@@ -11,11 +11,12 @@ import sys
 import threading
 import time
 
+from orchestrator.masking import redact
 from orchestrator.models import ClaimedRun
 
 from . import process_tree
 from .context import WorkerContext
-from .infrastructure import engine_environment, inherited_environment
+from .infrastructure import engine_environment, inherited_environment, run_secrets
 
 OUTPUT_TAIL_LINES = 50
 
@@ -28,10 +29,11 @@ class ProcessHandle:
     a service manager). The main process's output is echoed (if asked) and its tail kept."""
 
     def __init__(self, popen: subprocess.Popen, processes: process_tree.RunProcesses,
-                 stream_output: bool):
+                 stream_output: bool, secrets: set[str] = frozenset()):
         self.popen = popen
         self.processes = processes
         self.stream_output = stream_output
+        self.secrets = secrets  # masked in the echo and the tail (which a crash report ships)
         self._code: int | None = None
         self._tail: collections.deque[str] = collections.deque(maxlen=OUTPUT_TAIL_LINES)
         self._reader = threading.Thread(target=self._read_output, daemon=True)
@@ -39,7 +41,7 @@ class ProcessHandle:
 
     def _read_output(self) -> None:
         for raw in self.popen.stdout:
-            line = raw.decode(errors="replace").rstrip("\n")
+            line = redact(raw.decode(errors="replace").rstrip("\n"), self.secrets)
             self._tail.append(line)
             if self.stream_output:
                 print(line, file=sys.stdout, flush=True)
@@ -94,7 +96,8 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Pr
     popen = processes.spawn(lambda: subprocess.Popen(
         command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, start_new_session=True))
-    return ProcessHandle(popen, processes, bool(job.get("stream_output", True)))
+    return ProcessHandle(popen, processes, bool(job.get("stream_output", True)),
+                         run_secrets(job, claimed, env))
 
 
 def _default_directory(claimed: ClaimedRun, ctx: WorkerContext) -> str:

@@ -37,6 +37,11 @@ def clone_me():
 def use_token() -> bool:
     print("calling the service with", os.environ["API_TOKEN"])
     return os.environ["API_TOKEN"] == "THE_TOKEN"
+
+@flow
+def leak_and_crash():
+    os.write(1, ("raw output " + os.environ["API_TOKEN"] + "\\n").encode())
+    os._exit(3)
 '''
 
 
@@ -90,6 +95,20 @@ def test_a_secret_job_variable_reaches_the_run_but_is_masked_in_inspect_and_logs
     assert json.loads(inspected)["job_variables"] == {"env": {"API_TOKEN": MASK, "RUN_PASSWORD": MASK}}
     assert TOKEN not in logs and "pw-run-4242" not in logs
     assert f"calling the service with {MASK}" in logs
+
+
+def test_output_the_worker_reports_for_a_crashed_run_is_masked(stack, pool, tmp_path):
+    write_files(tmp_path, {"flows.py": FLOWS.replace("THE_TOKEN", TOKEN)})
+    stack.cli("deploy", "flows.py:leak_and_crash", "--name", "leak", "--pool", pool,
+              "--job-variable", f'env={json.dumps({"API_TOKEN": TOKEN})}', cwd=tmp_path,
+              check=True)
+
+    run = run_deployment(stack, "leak-and-crash/leak")
+    logs = run_logs(stack, run["id"])
+
+    assert run["state_type"] == "CRASHED"
+    assert f"raw output {MASK}" in logs and f"raw output {MASK}" in run["state_message"]
+    assert TOKEN not in logs + run["state_message"]
 
 
 def test_flowpool_s_home_and_database_are_private(stack):
