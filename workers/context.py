@@ -15,11 +15,11 @@ class WorkerContext:
     name: str
     pool_name: str
     api_url: str
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     work_queues: list[str] = field(default_factory=list)
     limit: int = 1
     home: Path = Path(".")
-    redis_url: str = ""
+    redis_url: str = field(default="", repr=False)  # carries the broker's password
     heartbeat_interval_s: float = 5.0
     crash_after_s: float = 30.0
     cancel_grace_s: float = 10.0
