@@ -1,6 +1,7 @@
 """`flowpool server start`: the API, the scheduler, and the bundled Redis when none is given."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from config.settings import Settings
@@ -21,6 +22,7 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
     from .scheduler.service import Scheduler
 
     exit_on_sigterm()  # uvicorn re-raises SIGTERM after its graceful stop; run our finally
+    warn_if_open(host, settings.api_key)
     redis = None
     redis_url = settings.redis_url
     if not redis_url:
@@ -54,3 +56,22 @@ def start_bundled_redis(settings: Settings) -> EmbeddedRedis:
              redis.data_dir)
     return redis
 
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only: 127.0.0.0/8, ::1 or localhost."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
+
+
+def warn_if_open(host: str, api_key: str | None) -> None:
+    """Without an API key, an API listening beyond loopback serves anyone who reaches it."""
+    if api_key or is_loopback(host):
+        return
+    log.warning("the API listens on %s without an API key: anyone who can reach it can read and"
+                " change everything, run flows, and read the broker's password. Set"
+                " FLOWPOOL_API_KEY on the server and its clients, or listen on 127.0.0.1", host)
