@@ -1,7 +1,14 @@
-"""Clients of the broker's Redis that fail fast, and whether the broker answers."""
+"""Clients of the broker's Redis that fail fast, and whether the broker answers: one PING with
+a short timeout and no retries, remembered for a moment, so a health endpoint polled often
+stays fast and costs Redis almost nothing."""
 from __future__ import annotations
 
+import threading
+import time
+from typing import Callable
+
 PROBE_TIMEOUT_S = 0.5
+REMEMBER_S = 0.25
 
 
 def redis_client(url: str, timeout_s: float, retries: int = 1, **options):
@@ -30,3 +37,26 @@ def answers(client) -> bool:
         return bool(client.ping())
     except redis.RedisError:
         return False
+
+
+class BrokerProbe:
+    """`up()` answers from the last PING while it is younger than `remember_s`."""
+
+    def __init__(self, url: str, remember_s: float = REMEMBER_S,
+                 clock: Callable[[], float] = time.monotonic):
+        self.client = quick_client(url)
+        self.remember_s, self.clock = remember_s, clock
+        self._lock = threading.Lock()
+        self._checked_at: float | None = None
+        self._up = False
+
+    def up(self) -> bool:
+        with self._lock:  # concurrent callers share one PING
+            now = self.clock()
+            if self._checked_at is None or now - self._checked_at >= self.remember_s:
+                self._up = answers(self.client)
+                self._checked_at = self.clock()
+            return self._up
+
+    def close(self) -> None:
+        self.client.close()

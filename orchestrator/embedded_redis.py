@@ -5,15 +5,17 @@ password kept in the data directory (0600, the directory 0700, reused across res
 running workers keep working), and the commands that reach beyond the data renamed away.
 The settings, password included, go in a config file of the same mode rather than on the
 command line, where `ps` would show them. Used by `flowpool server start` when
-FLOWPOOL_REDIS_URL is unset, and by the tests.
+FLOWPOOL_REDIS_URL is unset (which also keeps it alive, see `RedisKeeper`), and by the tests.
 """
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import secrets
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -22,6 +24,7 @@ from .broker import answers, quick_client
 from .errors import FlowpoolError
 from .processes import set_parent_death_signal
 
+log = logging.getLogger(__name__)
 START_TIMEOUT_S = 10.0
 PASSWORD_FILE = "password"
 CONFIG_FILE = "redis.conf"
@@ -29,6 +32,10 @@ PID_FILE = "redis.pid"
 # CONFIG could point the data file anywhere (then SAVE writes it there, as this user),
 # DEBUG can stall or crash the server, MODULE loads native code.
 DISABLED_COMMANDS = ("CONFIG", "DEBUG", "MODULE")
+# A Redis that dies is restarted after a pause that doubles while it keeps dying at once.
+RESTART_DELAY_S = 1.0
+MAX_RESTART_DELAY_S = 30.0
+STABLE_AFTER_S = 30.0
 
 
 def redis_server_binary() -> Path:
@@ -149,6 +156,11 @@ class EmbeddedRedis:
         self.stop()
         raise FlowpoolError(f"the bundled Redis did not answer within {START_TIMEOUT_S:.0f}s")
 
+    def wait(self) -> int | None:
+        """Block until the server exits; its exit code (None if it was never started)."""
+        process = self.process
+        return process.wait() if process else None
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -158,3 +170,50 @@ class EmbeddedRedis:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+class RedisKeeper(threading.Thread):
+    """Restarts the bundled Redis whenever it dies, on the same port, data directory (so its
+    append-only file: queued messages, leases and cancel requests survive) and password, so
+    every client reconnects as if nothing happened. Restarts happen from this thread, which
+    lives as long as the server: the parent-death signal of a restarted Redis is tied to it."""
+
+    def __init__(self, redis: EmbeddedRedis):
+        super().__init__(name="flowpool-redis-keeper", daemon=True)
+        self.redis = redis
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()  # a restart and a stop never interleave
+
+    def run(self) -> None:
+        delay = RESTART_DELAY_S
+        while not self.stopping.is_set():
+            up_since = time.monotonic()
+            code = self.redis.wait()
+            if self.stopping.is_set():
+                return
+            if time.monotonic() - up_since > STABLE_AFTER_S:
+                delay = RESTART_DELAY_S
+            log.error("the bundled Redis (port %d) exited with code %s; restarting it in %gs",
+                      self.redis.port, code, delay)
+            self._restart(delay)
+            delay = min(delay * 2, MAX_RESTART_DELAY_S)
+
+    def _restart(self, delay: float) -> None:
+        """Start it again, retrying with a growing pause until it runs or the server stops."""
+        while not self.stopping.wait(delay):
+            with self._lock:
+                if self.stopping.is_set():
+                    return
+                try:
+                    self.redis.start()
+                    log.warning("the bundled Redis is back (pid %d)", self.redis.process.pid)
+                    return
+                except FlowpoolError as exc:
+                    log.error("could not restart the bundled Redis: %s", exc)
+            delay = min(delay * 2, MAX_RESTART_DELAY_S)
+
+    def stop(self) -> None:
+        """Stop keeping it, then stop it."""
+        self.stopping.set()
+        with self._lock:
+            self.redis.stop()

@@ -6,7 +6,7 @@ import logging
 
 from config.settings import Settings
 
-from .embedded_redis import EmbeddedRedis, private_directory
+from .embedded_redis import EmbeddedRedis, RedisKeeper, private_directory
 from .processes import exit_on_sigterm
 from .store.database import Database
 from .urls import masked_url
@@ -23,11 +23,11 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
 
     exit_on_sigterm()  # uvicorn re-raises SIGTERM after its graceful stop; run our finally
     warn_if_open(host, settings.api_key)
-    redis = None
+    keeper = None
     redis_url = settings.redis_url
     if not redis_url:
-        redis = start_bundled_redis(settings)
-        redis_url = redis.url
+        keeper = start_bundled_redis(settings)
+        redis_url = keeper.redis.url
     db = Database(settings.effective_database_url)
     scheduler = None
     try:
@@ -43,19 +43,20 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
         if scheduler:
             scheduler.shutdown()
         db.dispose()
-        if redis:
-            redis.stop()
+        if keeper:
+            keeper.stop()
 
 
-def start_bundled_redis(settings: Settings) -> EmbeddedRedis:
-    """The bundled Redis, locked with its password, data in FLOWPOOL_HOME."""
+def start_bundled_redis(settings: Settings) -> RedisKeeper:
+    """The bundled Redis, kept alive: restarted by a watching thread whenever it dies."""
     if not settings.home.exists():
         private_directory(settings.home)
     redis = EmbeddedRedis(settings.home / "redis", settings.embedded_redis_port).start()
     log.info("bundled Redis listening at %s (data and password in %s)", masked_url(redis.url),
              redis.data_dir)
-    return redis
-
+    keeper = RedisKeeper(redis)
+    keeper.start()
+    return keeper
 
 
 def is_loopback(host: str) -> bool:

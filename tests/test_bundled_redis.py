@@ -1,16 +1,21 @@
 """The bundled Redis on the real binary: locked with a password kept 0600 and reused across
 restarts, CONFIG/DEBUG/MODULE gone even for a client with the password, loopback only, nothing
-secret on its command line."""
+secret on its command line; restarted by its keeper when it dies; and the cached probe behind
+/api/health."""
 from __future__ import annotations
 
+import os
+import signal
 import stat
 from pathlib import Path
 
 import pytest
 import redis as redis_lib
 
-from orchestrator.broker import redis_client
-from orchestrator.embedded_redis import CONFIG_FILE, PASSWORD_FILE, EmbeddedRedis, free_port
+from orchestrator.broker import BrokerProbe, redis_client
+from orchestrator.devstack import wait_for
+from orchestrator.embedded_redis import (CONFIG_FILE, PASSWORD_FILE, EmbeddedRedis, RedisKeeper,
+                                         free_port)
 
 
 @pytest.fixture
@@ -95,3 +100,46 @@ def test_a_password_with_any_characters_is_quoted_in_the_config_and_the_url(tmp_
         assert redis_lib.Redis(host=server.host, port=server.port, password=server.password).ping()
     finally:
         server.stop()
+
+
+def test_the_keeper_restarts_a_killed_redis_with_the_same_port_password_and_data(bundled):
+    client = redis_lib.Redis.from_url(bundled.url)
+    client.set("queued", "message")
+    keeper = RedisKeeper(bundled)
+    keeper.start()
+    try:
+        first = bundled.process.pid
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: bundled.process and bundled.process.pid != first
+                 and bundled.process.poll() is None, 15, "the keeper to restart Redis")
+        assert wait_for(lambda: _get(client, "queued"), 10, "the restarted Redis") == b"message"
+    finally:
+        keeper.stop()
+    assert bundled.process is None  # stopped for good, not restarted again
+    keeper.join(timeout=5)
+    assert not keeper.is_alive()
+
+
+def _get(client, key):
+    try:
+        return client.get(key)
+    except redis_lib.RedisError:
+        return None
+
+
+def test_the_probe_remembers_its_answer_briefly(bundled):
+    now = [100.0]
+    probe = BrokerProbe(bundled.url, remember_s=1.0, clock=lambda: now[0])
+
+    assert probe.up()
+    bundled.stop()
+    assert probe.up()  # remembered: a health check polled often costs Redis nothing
+    now[0] += 1.0
+    assert not probe.up()
+    probe.close()
+
+
+def test_the_probe_says_down_at_once_when_nothing_listens():
+    probe = BrokerProbe(f"redis://:pw@127.0.0.1:{free_port()}/0")
+    assert not probe.up()
+    probe.close()

@@ -42,10 +42,9 @@ class WorkerContext:
     def redis(self):
         """The broker's Redis, for leases and heartbeats; one client per process."""
         if self._redis is None or self._redis_pid != os.getpid():
-            import redis
+            from orchestrator.broker import redis_client
 
-            self._redis = redis.Redis.from_url(self.redis_url, socket_timeout=5,
-                                               socket_connect_timeout=5)
+            self._redis = redis_client(self.redis_url, timeout_s=5)
             self._redis_pid = os.getpid()
         return self._redis
 

@@ -1,15 +1,21 @@
 """A Redis that wants a password, given as FLOWPOOL_REDIS_URL: the scheduler, the doorbell,
 the workers' Celery consumers, leases, worker heartbeats and cancel requests all work through
-it, and the password shows up in no log, command line or CLI output."""
+it, the password shows up in no log, command line or CLI output, and while that Redis is down
+the server says so and every waiting run says why."""
 from __future__ import annotations
 
+import os
+import signal
+
+import httpx
 import pytest
 import redis as redis_lib
 
 from orchestrator import keys
 from orchestrator.devstack import LocalStack, wait_for
-from orchestrator.embedded_redis import PASSWORD_FILE
+from orchestrator.embedded_redis import PASSWORD_FILE, EmbeddedRedis
 from orchestrator.models import FlowRunCreate
+from orchestrator.models.flow_runs import WaitingCode
 from orchestrator.states import FINAL_STATES, StateType
 
 from .secrets_check import stack_logs, stack_processes
@@ -84,3 +90,37 @@ def test_runs_leases_heartbeats_and_cancels_work_through_the_password(locked):
     processes = stack_processes(stack)
     assert len(processes) > 2  # the server, the worker and its pool processes at least
     assert not [line for line in processes if PASSWORD.encode() in line]
+
+
+def test_while_redis_is_down_health_is_503_and_waiting_runs_say_broker_unreachable(locked):
+    stack = locked
+    api = stack.client(retry_for_s=10)
+    worker = stack.workers[0]
+    os.kill(worker.pid, signal.SIGSTOP)  # holds its one slot: one run PENDING, one SCHEDULED
+    try:
+        pending, scheduled = run(api, 0.1), run(api, 0.1)
+        wait_for(lambda: state_is(api, pending, StateType.PENDING), 20, "the first dispatch")
+        data_dir, port = stack.redis.data_dir, stack.redis.port
+        os.kill(stack.redis.process.pid, signal.SIGKILL)
+        stack.redis.process.wait()
+
+        down = wait_for(lambda: (lambda r: r if r.status_code != 200 else None)(
+            httpx.get(f"{stack.api_url}/health", timeout=5)), 10, "/api/health to say down")
+        reasons = {r: api.read_flow_run(r).waiting_reason for r in (pending, scheduled)}
+        listed = stack.cli("flow-run", "ls", check=True).stdout
+
+        stack.redis = EmbeddedRedis(data_dir, port).start()
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+    finished = [wait_for(lambda r=r: state_is(api, r, *FINAL_STATES), 60, f"{r} to finish")
+                for r in (pending, scheduled)]
+
+    assert down.status_code == 503
+    assert down.json() == {"status": "degraded", "version": down.json()["version"],
+                           "broker": "down"}
+    assert {r.code for r in reasons.values()} == {WaitingCode.BROKER_UNREACHABLE}
+    assert "broker_unreachable" in listed
+    assert httpx.get(f"{stack.api_url}/health", timeout=5).json()["broker"] == "ok"
+    assert [r.state_type for r in finished] == [StateType.COMPLETED] * 2
+    assert all(r.attempt == 1 for r in finished)
+    assert worker.poll() is None
