@@ -19,6 +19,8 @@ CELERY_SETTINGS = {
     },
     "visibility_timeout": 2 * 3600,
     "broker_connection_retry_on_startup": True,
+    # a worker outlives any broker outage: it reconnects for as long as it takes, never exits
+    "broker_connection_max_retries": None,
     "task_acks_late": False,
     "task_reject_on_worker_lost": False,
     "worker_prefetch_multiplier": 1,

@@ -123,16 +123,18 @@ class LocalStack:
         return result
 
     def stop(self) -> None:
-        for process in [*self.workers, self.server]:
-            if process is not None and process.poll() is None:
-                process.terminate()
-        for process in [*self.workers, self.server]:
-            if process is not None:
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        # workers first: a worker finishing its runs still reports them to the server
+        for group in (self.workers, [self.server]):
+            for process in group:
+                if process is not None and process.poll() is None:
+                    process.terminate()
+            for process in group:
+                if process is not None:
+                    try:
+                        process.wait(timeout=15)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                        process.wait()
         self.workers.clear()
         self.server = None
         if self.redis:

@@ -27,6 +27,16 @@ def private_file(path: Path) -> Path:
     return path
 
 
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text`, readable by this user only (0600) from the first byte."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)  # a leftover temporary file keeps its old mode otherwise
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+    os.replace(temporary, path)
+
+
 def _tighten(path: Path, mode: int) -> None:
     try:
         if path.stat().st_mode & 0o777 != mode:

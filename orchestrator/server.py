@@ -1,14 +1,16 @@
 """`flowpool server start`: the API, the scheduler, and the bundled Redis when none is given."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from config.settings import Settings
 
-from .embedded_redis import EmbeddedRedis
+from .embedded_redis import EmbeddedRedis, RedisKeeper
 from .private_files import private_directory
 from .processes import exit_on_sigterm
 from .store.database import Database
+from .urls import masked_url
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +24,12 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
 
     exit_on_sigterm()  # uvicorn re-raises SIGTERM after its graceful stop; run our finally
     private_directory(settings.home)
-    redis = None
+    warn_if_open(host, settings.api_key)
+    keeper = None
     redis_url = settings.redis_url
     if not redis_url:
-        redis = EmbeddedRedis(settings.home / "redis", settings.embedded_redis_port).start()
-        redis_url = redis.url
-        log.info("bundled Redis listening at %s (data in %s)", redis_url, redis.data_dir)
+        keeper = start_bundled_redis(settings)
+        redis_url = keeper.redis.url
     db = Database(settings.effective_database_url)
     scheduler = None
     try:
@@ -36,19 +38,43 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
             scheduler = Scheduler(db, CeleryPublisher(redis_url), settings, redis_url)
             scheduler.start_in_thread()
         app = create_app(db, redis_url, settings.api_key)
-        log.info("API at http://%s:%d/api, database %s", host, port, _safe_url(db.url))
+        log.info("API at http://%s:%d/api, database %s, broker %s", host, port,
+                 masked_url(db.url), masked_url(redis_url))
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         if scheduler:
             scheduler.shutdown()
         db.dispose()
-        if redis:
-            redis.stop()
+        if keeper:
+            keeper.stop()
 
 
-def _safe_url(url: str) -> str:
-    """The database URL without its password, for logs."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+def start_bundled_redis(settings: Settings) -> RedisKeeper:
+    """The bundled Redis, kept alive: restarted by a watching thread whenever it dies."""
+    if not settings.home.exists():
+        private_directory(settings.home)
+    redis = EmbeddedRedis(settings.home / "redis", settings.embedded_redis_port).start()
+    log.info("bundled Redis listening at %s (data and password in %s)", masked_url(redis.url),
+             redis.data_dir)
+    keeper = RedisKeeper(redis)
+    keeper.start()
+    return keeper
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only: 127.0.0.0/8, ::1 or localhost."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
+
+
+def warn_if_open(host: str, api_key: str | None) -> None:
+    """Without an API key, an API listening beyond loopback serves anyone who reaches it."""
+    if api_key or is_loopback(host):
+        return
+    log.warning("the API listens on %s without an API key: anyone who can reach it can read and"
+                " change everything, run flows, and read the broker's password. Set"
+                " FLOWPOOL_API_KEY on the server and its clients, or listen on 127.0.0.1", host)

@@ -37,18 +37,32 @@ class DoorbellListener(threading.Thread):
         self.redis_url, self.event, self.stop = redis_url, event, stop
 
     def run(self) -> None:
-        import redis
-
+        lost = False  # warned already: say it once per outage, not every second
         while not self.stop.is_set():
+            pubsub = None
             try:
-                client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2,
-                                              health_check_interval=10)
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(WAKE_CHANNEL)
+                pubsub = self._subscribe()
+                if lost:  # rings sent while it was away are lost: look once now
+                    log.info("doorbell listener reconnected to Redis")
+                    self.event.set()
+                    lost = False
                 while not self.stop.is_set():
                     if pubsub.get_message(timeout=1.0):
                         self.event.set()
             except Exception as exc:
-                log.warning("doorbell listener lost Redis: %s; retrying", exc)
+                if not lost:
+                    log.warning("doorbell listener lost Redis: %s; retrying every second", exc)
+                    lost = True
                 self.event.set()
                 self.stop.wait(1.0)
+            finally:
+                if pubsub is not None:
+                    pubsub.close()
+
+    def _subscribe(self):
+        from .broker import redis_client
+
+        pubsub = redis_client(self.redis_url, timeout_s=2,
+                              health_check_interval=10).pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(WAKE_CHANNEL)
+        return pubsub

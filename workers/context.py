@@ -15,11 +15,11 @@ class WorkerContext:
     name: str
     pool_name: str
     api_url: str
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     work_queues: list[str] = field(default_factory=list)
     limit: int = 1
     home: Path = Path(".")
-    redis_url: str = ""
+    redis_url: str = field(default="", repr=False)  # carries the broker's password
     heartbeat_interval_s: float = 5.0
     crash_after_s: float = 30.0
     cancel_grace_s: float = 10.0
@@ -43,10 +43,9 @@ class WorkerContext:
     def redis(self):
         """The broker's Redis, for leases and heartbeats; one client per process."""
         if self._redis is None or self._redis_pid != os.getpid():
-            import redis
+            from orchestrator.broker import redis_client
 
-            self._redis = redis.Redis.from_url(self.redis_url, socket_timeout=5,
-                                               socket_connect_timeout=5)
+            self._redis = redis_client(self.redis_url, timeout_s=5)
             self._redis_pid = os.getpid()
         return self._redis
 

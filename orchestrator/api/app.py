@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 
 from .. import __version__
+from ..broker import BrokerProbe, redis_client
 from ..store.database import Database
 from ..wakeup import Doorbell
 from . import deployments, flow_runs, logs, schedules, variables, work_pools
 from .auth import ApiKeyGuard
 from .errors import install_error_handlers
+
+REDIS_TIMEOUT_S = 2.0
 
 
 def create_app(db: Database, broker_url: str | None, api_key: str | None = None) -> FastAPI:
@@ -17,9 +21,10 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None)
     app = FastAPI(title="flowpool", version=__version__)
     app.state.api_key = api_key
     app.state.db = db
-    app.state.redis = _redis_client(broker_url) if broker_url else None
+    app.state.redis = redis_client(broker_url, REDIS_TIMEOUT_S) if broker_url else None
     app.state.doorbell = Doorbell(app.state.redis) if broker_url else None
     app.state.broker_url = broker_url
+    app.state.broker_probe = BrokerProbe(broker_url) if broker_url else None
     api = APIRouter(prefix="/api")
     api.include_router(work_pools.router)
     api.include_router(deployments.router)
@@ -28,13 +33,21 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None)
     api.include_router(logs.router)
     api.include_router(variables.router)
 
-    @api.get("/health")
-    def health() -> dict:
-        return {"status": "ok", "version": __version__}
+    @api.get("/health", response_model=None)
+    def health() -> dict | JSONResponse:
+        """503 while the broker does not answer, so whatever watches the server sees it."""
+        probe = app.state.broker_probe
+        if probe is None:
+            return {"status": "ok", "version": __version__, "broker": None}
+        if probe.up():
+            return {"status": "ok", "version": __version__, "broker": "ok"}
+        return JSONResponse({"status": "degraded", "version": __version__, "broker": "down"},
+                            status_code=503)
 
     @api.get("/broker")
     def broker() -> dict:
-        """Where workers on this machine find the broker when FLOWPOOL_REDIS_URL is unset."""
+        """Where workers and a separate scheduler find the broker when FLOWPOOL_REDIS_URL is
+        unset: its URL, password included (so this route wants the API key when one is set)."""
         return {"redis_url": app.state.broker_url}
 
     app.include_router(api)
@@ -42,8 +55,3 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None)
     app.add_middleware(ApiKeyGuard, api_key=api_key)
     return app
 
-
-def _redis_client(url: str):
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

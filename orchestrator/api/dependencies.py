@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from fastapi import Request
 
+from ..broker import BrokerProbe
 from ..store.database import Database
 from ..wakeup import Doorbell
 
@@ -20,6 +21,11 @@ def get_doorbell(request: Request) -> Doorbell | None:
 def get_redis(request: Request):
     """The broker's Redis, for cancel requests; None when the app runs without one."""
     return request.app.state.redis
+
+
+def get_broker_probe(request: Request) -> BrokerProbe | None:
+    """Whether the broker answers (cached briefly); None when the app runs without one."""
+    return request.app.state.broker_probe
 
 
 def utcnow() -> datetime:

@@ -1,6 +1,8 @@
 """Routes for flow runs: reading them, claiming them and proposing states (their logs: logs.py)."""
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Depends, Request
 
 from ..errors import StateRejected
@@ -13,29 +15,31 @@ from ..store.deployments import read_deployment_by_id
 from ..store.work_pools import read_work_pool
 from ..wakeup import Doorbell
 from . import run_credentials
-from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
+from .dependencies import get_broker_probe, get_db, get_doorbell, get_redis, ring, utcnow
 from .waiting import annotate_waiting
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/flow_runs", tags=["flow runs"])
 
 
 @router.get("")
 def list_flow_runs(state: str | None = None, deployment_id: str | None = None,
                    work_pool: str | None = None, limit: int = 100,
-                   db: Database = Depends(get_db), redis=Depends(get_redis)) -> list[FlowRun]:
+                   db: Database = Depends(get_db), redis=Depends(get_redis),
+                   probe=Depends(get_broker_probe)) -> list[FlowRun]:
     """Runs, newest first; waiting ones say whether they are Late and why they wait."""
     state_type = store.parse_state_type(state) if state else None
     with db.connect() as conn:
         runs = store.list_flow_runs(conn, state_type, deployment_id, work_pool, limit)
-        runs = annotate_waiting(conn, redis, runs)
+        runs = annotate_waiting(conn, redis, runs, probe)
     return [run.masked() for run in runs]
 
 
 @router.get("/{run_id}")
-def read_flow_run(run_id: str, db: Database = Depends(get_db),
-                  redis=Depends(get_redis)) -> FlowRunDetail:
+def read_flow_run(run_id: str, db: Database = Depends(get_db), redis=Depends(get_redis),
+                  probe=Depends(get_broker_probe)) -> FlowRunDetail:
     with db.connect() as conn:
-        run = annotate_waiting(conn, redis, [store.read_flow_run_detail(conn, run_id)])[0]
+        run = annotate_waiting(conn, redis, [store.read_flow_run_detail(conn, run_id)], probe)[0]
     return run.masked()
 
 
@@ -85,9 +89,19 @@ def cancel_flow_run(run_id: str, db: Database = Depends(get_db), redis=Depends(g
     with db.begin() as conn:
         run = store.cancel_flow_run(conn, run_id, utcnow())
     if run.state_type is StateType.CANCELLING and redis is not None:
-        request_cancel(redis, run_id)
+        _post_cancel_request(redis, run_id)
     ring(doorbell, "run cancelled")
     return run.masked()
+
+
+def _post_cancel_request(redis, run_id: str) -> None:
+    """The flag only hastens the stop: the worker also sees CANCELLING on its next heartbeat,
+    so a broker that is down does not fail the cancel."""
+    try:
+        request_cancel(redis, run_id)
+    except Exception as exc:
+        log.warning("run %s: could not post the cancel request to the broker (%s); its worker"
+                    " sees CANCELLING on its next heartbeat", run_id, exc)
 
 
 @router.post("/{run_id}/retry")

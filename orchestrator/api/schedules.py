@@ -11,7 +11,7 @@ from ..store import schedules as store
 from ..store.database import Database
 from ..store.deployments import read_deployment
 from ..wakeup import Doorbell
-from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
+from .dependencies import get_broker_probe, get_db, get_doorbell, get_redis, ring, utcnow
 from .waiting import annotate_waiting
 
 router = APIRouter(prefix="/deployments/name/{flow_name}/{name}", tags=["schedules"])
@@ -83,9 +83,10 @@ def _set_paused(db: Database, doorbell: Doorbell | None, flow_name: str, name: s
 
 @router.get("/upcoming")
 def upcoming_runs(flow_name: str, name: str, limit: int = 10, db: Database = Depends(get_db),
-                  redis=Depends(get_redis)) -> list[FlowRun]:
+                  redis=Depends(get_redis), probe=Depends(get_broker_probe)) -> list[FlowRun]:
     """The deployment's SCHEDULED runs, soonest first."""
     with db.connect() as conn:
         deployment = read_deployment(conn, flow_name, name)
-        runs = annotate_waiting(conn, redis, store.upcoming_runs(conn, deployment.id, limit))
+        runs = annotate_waiting(conn, redis, store.upcoming_runs(conn, deployment.id, limit),
+                                probe)
     return [run.masked() for run in runs]

@@ -1,6 +1,6 @@
-"""Late and waiting reasons on the runs the API returns: reads what can hold a run back (pauses,
-limits, usage, online workers, the scheduler's lease) once per request, then applies the
-pure rules of `scheduler/waiting.py`."""
+"""Late and waiting reasons on the runs the API returns: reads what can hold a run back (the
+broker, pauses, limits, usage, online workers, the scheduler's lease) once per request, then
+applies the pure rules of `scheduler/waiting.py`."""
 from __future__ import annotations
 
 import logging
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from config.settings import get_settings
 
+from ..broker import BrokerProbe
 from ..leases import read_worker_beats
 from ..models import FlowRun
 from ..scheduler.admission import WorkerCapacity
@@ -26,18 +27,23 @@ WAITING = (StateType.SCHEDULED, StateType.PENDING)
 Run = TypeVar("Run", bound=FlowRun)
 
 
-def annotate_waiting(conn: sa.Connection, redis, runs: list[Run]) -> list[Run]:
+def annotate_waiting(conn: sa.Connection, redis, runs: list[Run],
+                     probe: BrokerProbe | None = None) -> list[Run]:
     """`runs` with `late` and `waiting_reason` filled in."""
     waiting_pools = {r.work_pool_name for r in runs if r.state_type in WAITING}
     if not waiting_pools:
         return runs
-    snapshot = read_snapshot(conn, redis, sorted(waiting_pools))
+    snapshot = read_snapshot(conn, redis, sorted(waiting_pools), probe)
     now, late_after_s = utcnow(), get_settings().late_after_s
     return [with_waiting_info(r, snapshot if r.state_type in WAITING else None, now,
                               late_after_s) for r in runs]
 
 
-def read_snapshot(conn: sa.Connection, redis, pools: list[str]) -> DispatchSnapshot:
+def read_snapshot(conn: sa.Connection, redis, pools: list[str],
+                  probe: BrokerProbe | None = None) -> DispatchSnapshot:
+    broker_up = probe.up() if probe is not None else None
+    if broker_up is False:
+        redis = None  # what lives in Redis is unknown while it does not answer
     paused_pools = conn.execute(sa.select(work_pools.c.name).where(work_pools.c.paused.is_(True)))
     paused_queues = conn.execute(sa.select(work_queues.c.work_pool_name, work_queues.c.name)
                                  .where(work_queues.c.paused.is_(True)))
@@ -45,7 +51,8 @@ def read_snapshot(conn: sa.Connection, redis, pools: list[str]) -> DispatchSnaps
         paused_pools=frozenset(paused_pools.scalars()),
         paused_queues=frozenset((r.work_pool_name, r.name) for r in paused_queues),
         limits=load_limits(conn), usage=load_usage(conn),
-        capacity=_worker_capacity(redis, pools), scheduler_running=_scheduler_running(redis))
+        capacity=_worker_capacity(redis, pools), scheduler_running=_scheduler_running(redis),
+        broker_up=broker_up)
 
 
 def _worker_capacity(redis, pools: list[str]) -> WorkerCapacity | None:

@@ -49,6 +49,7 @@ class WaitingCode(str, Enum):
     WORK_QUEUE_LIMIT_FULL = "work_queue_limit_full"
     WORKERS_BUSY = "workers_busy"
     NO_SCHEDULER = "no_scheduler"
+    BROKER_UNREACHABLE = "broker_unreachable"
     AWAITING_DISPATCH = "awaiting_dispatch"
     AWAITING_CLAIM = "awaiting_claim"
 

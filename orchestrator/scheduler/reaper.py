@@ -29,6 +29,11 @@ class Reaper:
         self.db, self.redis, self.crash_after_s = db, redis, crash_after_s
         self.redis_ok_since = time.monotonic()
 
+    def redis_away(self) -> None:
+        """Redis did not answer just now (seen here or by the scheduler): renewals that fell
+        in the outage may be missing, so wait a full lease period before reaping again."""
+        self.redis_ok_since = time.monotonic()
+
     def reap(self, now: datetime) -> int:
         candidates = self._leased_runs(now)
         if not candidates:
@@ -37,7 +42,7 @@ class Reaper:
             alive = live_leases(self.redis, [run_id for run_id, _ in candidates])
         except Exception as exc:
             log.warning("cannot read heartbeat leases (%s); not reaping", exc)
-            self.redis_ok_since = time.monotonic()
+            self.redis_away()
             return 0
         if time.monotonic() - self.redis_ok_since < self.crash_after_s:
             return 0

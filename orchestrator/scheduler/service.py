@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from config.settings import Settings
 
+from ..broker import answers, quick_client, redis_client
 from ..leases import read_worker_beats
 from ..store.database import Database
 from ..wakeup import DoorbellListener
@@ -21,14 +22,15 @@ from .reaper import Reaper
 
 log = logging.getLogger(__name__)
 DISPATCH_BATCH_SIZE = 1000
+BROKER_RETRY_S = 0.5  # while the broker does not answer, look again this often
 
 
 class Scheduler:
     def __init__(self, db: Database, publisher: Publisher, settings: Settings, redis_url: str):
-        import redis
-
         self.db, self.publisher, self.settings, self.redis_url = db, publisher, settings, redis_url
-        self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.redis = redis_client(redis_url, timeout_s=5)
+        self.broker_probe = quick_client(redis_url)
+        self.broker_down = False  # said so in the log already
         self.reaper = Reaper(db, self.redis, settings.crash_after_s)
         self.materializer = Materializer(db)
         self.lease = LeaderLease(self.redis, settings.leader_lease_s)
@@ -40,7 +42,11 @@ class Scheduler:
     def tick(self, now: datetime) -> float:
         """One pass at `now`: reap silent runs, dispatch what is due within every limit and
         the online workers' capacity, then create the runs schedules need ahead (after
-        dispatch, so a due run never waits for it); return the seconds until the next look."""
+        dispatch, so a due run never waits for it); return the seconds until the next look.
+        Nothing is dispatched while the broker does not answer: a run marked PENDING then would
+        wait out the claim timeout once the broker is back."""
+        if not self._broker_answers():
+            return BROKER_RETRY_S
         self.reaper.reap(now)
         dispatches = dispatch_once(self.db, self.publisher, now, self.settings.claim_timeout_s,
                                    DISPATCH_BATCH_SIZE, self.worker_capacity)
@@ -57,6 +63,18 @@ class Scheduler:
         if due is not None:
             wait = min(wait, max((due - now).total_seconds(), 0.0))
         return wait
+
+    def _broker_answers(self) -> bool:
+        up = answers(self.broker_probe)
+        if not up:
+            self.reaper.redis_away()
+        if up == self.broker_down:  # changed: say so once
+            self.broker_down = not up
+            if up:
+                log.info("the broker answers again; dispatching")
+            else:
+                log.warning("the broker does not answer; dispatching waits until it does")
+        return up
 
     def worker_capacity(self, pools: list[str]) -> WorkerCapacity | None:
         """Slots of the online workers, per pool and per work queue; None if Redis is away."""
@@ -98,6 +116,7 @@ class Scheduler:
             taken = self.lease.acquire()
         except Exception as exc:
             log.warning("cannot reach Redis to elect the scheduler leader (%s)", exc)
+            self.reaper.redis_away()
             return False
         if taken:
             log.info("scheduler %s is the leader", self.lease.identity)

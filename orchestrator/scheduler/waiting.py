@@ -4,10 +4,10 @@ stored, so they are always current and cost no writes.
 
 Late is a SCHEDULED run still not dispatched `late_after_s` after its scheduled time. The
 reason is the first that applies, checked in the order the dispatcher would be stopped by
-them: not due yet; no scheduler running; pool or queue paused; no worker online for its
-queue; the deployment's, the pool's or the queue's concurrency limit full; every slot of
-the online workers taken; else it is due and goes out on the scheduler's next pass. A
-PENDING run waits for a worker to claim it.
+them: not due yet; the broker not answering; no scheduler running; pool or queue paused; no
+worker online for its queue; the deployment's, the pool's or the queue's concurrency limit
+full; every slot of the online workers taken; else it is due and goes out on the
+scheduler's next pass. A PENDING run waits for a worker to claim it, or for the broker.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class DispatchSnapshot:
     usage: Usage              # slots held, counted from run states
     capacity: WorkerCapacity | None  # None: worker heartbeats unknown (no Redis)
     scheduler_running: bool | None   # None: unknown
+    broker_up: bool | None = None    # None: unknown (no broker configured)
 
 
 def is_late(run: FlowRun, now: datetime, late_after_s: float) -> bool:
@@ -41,8 +42,9 @@ def is_late(run: FlowRun, now: datetime, late_after_s: float) -> bool:
 def waiting_reason(run: FlowRun, snapshot: DispatchSnapshot, now: datetime) -> WaitingReason | None:
     """Why `run` is waiting at `now`; None when it is not waiting (it started or ended)."""
     if run.state_type is StateType.PENDING:
-        return _reason(WaitingCode.AWAITING_CLAIM, f"dispatched; waiting for a worker of work"
-                       f" pool {run.work_pool_name!r} to claim it")
+        return _broker_down(run, snapshot) or _reason(
+            WaitingCode.AWAITING_CLAIM,
+            f"dispatched; waiting for a worker of work pool {run.work_pool_name!r} to claim it")
     if run.state_type is not StateType.SCHEDULED:
         return None
     if run.scheduled_time > now:
@@ -60,10 +62,18 @@ def _not_due_yet(run: FlowRun, now: datetime) -> WaitingReason:
 
 
 def _blocker(run: FlowRun, snapshot: DispatchSnapshot) -> WaitingReason | None:
-    for check in (_no_scheduler, _paused, _no_worker, _limit_full, _workers_busy):
+    for check in (_broker_down, _no_scheduler, _paused, _no_worker, _limit_full, _workers_busy):
         reason = check(run, snapshot)
         if reason:
             return reason
+    return None
+
+
+def _broker_down(run: FlowRun, snapshot: DispatchSnapshot) -> WaitingReason | None:
+    if snapshot.broker_up is False:
+        return _reason(WaitingCode.BROKER_UNREACHABLE, "the broker (Redis) does not answer; the"
+                       " run is dispatched once it is back (`flowpool server start` restarts"
+                       " its bundled Redis; otherwise check the Redis of FLOWPOOL_REDIS_URL)")
     return None
 
 

@@ -58,6 +58,8 @@ def test_a_run_waiting_to_be_retried_says_so():
 
 
 @pytest.mark.parametrize("changes, expected", [
+    ({"broker_up": False}, WaitingCode.BROKER_UNREACHABLE),
+    ({"broker_up": True}, WaitingCode.AWAITING_DISPATCH),
     ({"scheduler_running": False}, WaitingCode.NO_SCHEDULER),
     ({"paused_pools": frozenset({"p"})}, WaitingCode.WORK_POOL_PAUSED),
     ({"paused_queues": frozenset({("p", "default")})}, WaitingCode.WORK_QUEUE_PAUSED),
@@ -82,6 +84,15 @@ def test_a_due_run_names_what_holds_it_back(changes, expected):
 def test_the_first_blocker_in_dispatch_order_is_named():
     everything = snapshot(paused_pools=frozenset({"p"}), capacity=WorkerCapacity())
     assert code(run(), everything) is WaitingCode.WORK_POOL_PAUSED
+
+
+def test_while_the_broker_is_down_every_due_or_dispatched_run_says_so_first():
+    down = snapshot(broker_up=False, scheduler_running=None, capacity=None,
+                    paused_pools=frozenset({"p"}))
+    assert code(run(), down) is WaitingCode.BROKER_UNREACHABLE
+    assert code(run(StateType.PENDING), down) is WaitingCode.BROKER_UNREACHABLE
+    assert code(run(scheduled_s_ago=-90), down) is WaitingCode.SCHEDULED_IN_FUTURE  # not due
+    assert "FLOWPOOL_REDIS_URL" in waiting_reason(run(), down, NOW).message
 
 
 def test_reasons_tell_the_fix():
