@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from .base import Model
+from pydantic import Field
+
+from .base import Count, Model, Timestamp
 
 
 class LogCreate(Model):
-    timestamp: datetime
-    level: int = 20
+    timestamp: Timestamp
+    level: Count = 20
     message: str
-    source: str = "engine"
+    source: Annotated[str, Field(max_length=20)] = "engine"
 
 
 class Log(LogCreate):
     id: int
     flow_run_id: str
+    timestamp: datetime  # as stored: not re-checked against the input bounds
