@@ -3,18 +3,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from config.settings import get_settings
+
 from .. import __version__
 from ..store.database import Database
 from ..wakeup import Doorbell
 from . import deployments, flow_runs, schedules, variables, work_pools
+from .body_limit import BodyLimit
 from .dependencies import require_api_key
 from .errors import install_error_handlers
 
 
-def create_app(db: Database, broker_url: str | None, api_key: str | None = None) -> FastAPI:
+def create_app(db: Database, broker_url: str | None, api_key: str | None = None,
+               max_request_bytes: int | None = None) -> FastAPI:
     """The app; with a broker URL it also rings the scheduler and posts cancel requests; with
-    an API key, every route but /api/health wants `Authorization: Bearer KEY`."""
+    an API key, every route but /api/health wants `Authorization: Bearer KEY`. Request
+    bodies over `max_request_bytes` (default: FLOWPOOL_MAX_REQUEST_BYTES) get 413."""
     app = FastAPI(title="flowpool", version=__version__)
+    app.add_middleware(BodyLimit, max_bytes=max_request_bytes or get_settings().max_request_bytes)
     app.state.api_key = api_key
     app.state.db = db
     app.state.redis = _redis_client(broker_url) if broker_url else None

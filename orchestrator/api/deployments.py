@@ -1,7 +1,7 @@
 """Routes for deployments, and for creating runs of them."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from ..jobs import validate_job_variables
 from ..models import Deployment, DeploymentCreate, FlowRun, FlowRunCreate
@@ -10,9 +10,13 @@ from ..store import flow_runs as runs_store
 from ..store.database import Database
 from ..store.work_pools import read_work_pool, read_work_queue
 from ..wakeup import Doorbell
+from .checks import CheckedRoute
 from .dependencies import get_db, get_doorbell, ring, utcnow
+from .errors import ERROR_RESPONSES
+from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 
-router = APIRouter(prefix="/deployments", tags=["deployments"])
+router = APIRouter(prefix="/deployments", tags=["deployments"], route_class=CheckedRoute,
+                   responses=ERROR_RESPONSES)
 
 
 @router.put("")
@@ -28,10 +32,14 @@ def upsert_deployment(request: DeploymentCreate, db: Database = Depends(get_db),
     return deployment
 
 
-@router.get("")
-def list_deployments(work_pool: str | None = None, db: Database = Depends(get_db)) -> list[Deployment]:
+@router.get("", responses=PAGE_RESPONSES)
+def list_deployments(response: Response, work_pool: str | None = None,
+                     page: PageQuery = Depends(page_query()),
+                     db: Database = Depends(get_db)) -> list[Deployment]:
+    """Deployments by FLOW/NAME, a page at a time."""
     with db.connect() as conn:
-        return store.list_deployments(conn, work_pool)
+        return send_page(response, store.page_deployments(conn, work_pool, page.after,
+                                                          page.limit))
 
 
 @router.get("/name/{flow_name}/{name}")

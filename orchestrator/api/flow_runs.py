@@ -1,7 +1,7 @@
 """Routes for flow runs: reading them, claiming them, proposing states, and their logs."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Response
 
 from ..errors import StateRejected
 from ..leases import request_cancel
@@ -12,23 +12,33 @@ from ..store import flow_runs as store
 from ..store import logs as logs_store
 from ..store.database import Database
 from ..store.deployments import read_deployment_by_id
+from ..store.pages import Page
 from ..store.work_pools import read_work_pool
 from ..wakeup import Doorbell
+from .checks import CheckedRoute
 from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
+from .errors import ERROR_RESPONSES
+from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 from .waiting import annotate_waiting
 
-router = APIRouter(prefix="/flow_runs", tags=["flow runs"])
+router = APIRouter(prefix="/flow_runs", tags=["flow runs"], route_class=CheckedRoute,
+                   responses=ERROR_RESPONSES)
+DEFAULT_RUNS_PER_PAGE = 100
 
 
-@router.get("")
-def list_flow_runs(state: str | None = None, deployment_id: str | None = None,
-                   work_pool: str | None = None, limit: int = 100,
+@router.get("", responses=PAGE_RESPONSES)
+def list_flow_runs(response: Response, state: str | None = None,
+                   deployment_id: str | None = None, work_pool: str | None = None,
+                   page: PageQuery = Depends(page_query(DEFAULT_RUNS_PER_PAGE)),
                    db: Database = Depends(get_db), redis=Depends(get_redis)) -> list[FlowRun]:
-    """Runs, newest first; waiting ones say whether they are Late and why they wait."""
+    """Runs, newest first, a page at a time; waiting ones say whether they are Late and why
+    they wait."""
     state_type = store.parse_state_type(state) if state else None
     with db.connect() as conn:
-        runs = store.list_flow_runs(conn, state_type, deployment_id, work_pool, limit)
-        return annotate_waiting(conn, redis, runs)
+        found = store.page_flow_runs(conn, state_type, deployment_id, work_pool, page.after,
+                                     page.limit)
+        runs = annotate_waiting(conn, redis, found.items)
+    return send_page(response, Page(runs, found.cursor))
 
 
 @router.get("/{run_id}")
@@ -91,7 +101,8 @@ def create_logs(run_id: str, entries: list[LogCreate], db: Database = Depends(ge
 
 
 @router.get("/{run_id}/logs")
-def read_logs(run_id: str, after: int = 0, limit: int = 1000,
+def read_logs(run_id: str, after: int = Query(0, ge=0, le=2 ** 63 - 1),
+              limit: int = Query(1000, ge=1, le=1000),
               db: Database = Depends(get_db)) -> list[Log]:
     with db.connect() as conn:
         store.read_flow_run(conn, run_id)

@@ -2,7 +2,7 @@
 Every change rings the scheduler, so new runs are made (or gone) at once."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from ..models import Deployment, FlowRun
 from ..models.deployments import ScheduleUpdate, StoredSchedule
@@ -11,10 +11,14 @@ from ..store import schedules as store
 from ..store.database import Database
 from ..store.deployments import read_deployment
 from ..wakeup import Doorbell
+from ..bounds import MAX_PAGE
+from .checks import CheckedRoute
 from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
+from .errors import ERROR_RESPONSES
 from .waiting import annotate_waiting
 
-router = APIRouter(prefix="/deployments/name/{flow_name}/{name}", tags=["schedules"])
+router = APIRouter(prefix="/deployments/name/{flow_name}/{name}", tags=["schedules"],
+                   route_class=CheckedRoute, responses=ERROR_RESPONSES)
 
 
 @router.get("/schedules")
@@ -82,9 +86,10 @@ def _set_paused(db: Database, doorbell: Doorbell | None, flow_name: str, name: s
 
 
 @router.get("/upcoming")
-def upcoming_runs(flow_name: str, name: str, limit: int = 10, db: Database = Depends(get_db),
-                  redis=Depends(get_redis)) -> list[FlowRun]:
-    """The deployment's SCHEDULED runs, soonest first."""
+def upcoming_runs(flow_name: str, name: str,
+                  limit: int = Query(10, ge=1, le=MAX_PAGE, description=f"1..{MAX_PAGE}"),
+                  db: Database = Depends(get_db), redis=Depends(get_redis)) -> list[FlowRun]:
+    """The deployment's next `limit` SCHEDULED runs, soonest first."""
     with db.connect() as conn:
         deployment = read_deployment(conn, flow_name, name)
         return annotate_waiting(conn, redis, store.upcoming_runs(conn, deployment.id, limit))

@@ -4,18 +4,21 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from ..leases import read_worker_beats
-
 from ..models import (WorkPool, WorkPoolCreate, WorkPoolDetail, WorkPoolUpdate, WorkQueue,
                       WorkQueueCreate, WorkQueueDetail, WorkQueueUpdate, WorkerStatus)
 from ..store import work_pools as store
 from ..store.database import Database
 from ..wakeup import Doorbell
+from .checks import CheckedRoute
 from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
+from .errors import ERROR_RESPONSES
+from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 
-router = APIRouter(prefix="/work_pools", tags=["work pools"])
+router = APIRouter(prefix="/work_pools", tags=["work pools"], route_class=CheckedRoute,
+                   responses=ERROR_RESPONSES)
 
 
 @router.post("", status_code=201)
@@ -24,10 +27,12 @@ def create_work_pool(request: WorkPoolCreate, db: Database = Depends(get_db)) ->
         return store.create_work_pool(conn, request, utcnow())
 
 
-@router.get("")
-def list_work_pools(db: Database = Depends(get_db)) -> list[WorkPool]:
+@router.get("", responses=PAGE_RESPONSES)
+def list_work_pools(response: Response, page: PageQuery = Depends(page_query()),
+                    db: Database = Depends(get_db)) -> list[WorkPool]:
+    """Work pools by name, a page at a time."""
     with db.connect() as conn:
-        return store.list_work_pools(conn)
+        return send_page(response, store.page_work_pools(conn, page.after, page.limit))
 
 
 @router.get("/{name}")
@@ -46,11 +51,13 @@ def update_work_pool(name: str, update: WorkPoolUpdate, db: Database = Depends(g
     return pool
 
 
-@router.get("/{name}/queues")
-def list_work_queues(name: str, db: Database = Depends(get_db)) -> list[WorkQueue]:
+@router.get("/{name}/queues", responses=PAGE_RESPONSES)
+def list_work_queues(name: str, response: Response, page: PageQuery = Depends(page_query()),
+                     db: Database = Depends(get_db)) -> list[WorkQueue]:
+    """The pool's queues in the order they are served (priority, then name)."""
     with db.connect() as conn:
         store.read_work_pool(conn, name)
-        return store.list_work_queues(conn, name)
+        return send_page(response, store.page_work_queues(conn, name, page.after, page.limit))
 
 
 @router.post("/{name}/queues", status_code=201)
