@@ -13,13 +13,23 @@ from ..wakeup import Doorbell
 from .checks import CheckedRoute
 from .dependencies import get_db, get_doorbell, ring, utcnow
 from .errors import ERROR_RESPONSES
+from .links import created
 from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 
 router = APIRouter(prefix="/deployments", tags=["deployments"], route_class=CheckedRoute,
                    responses=ERROR_RESPONSES)
 
 
-@router.put("")
+DEPLOYMENT = {"flow_name": "$response.body#/flow_name", "name": "$response.body#/name"}
+RUN = {"run_id": "$response.body#/id"}
+
+
+@router.put("", responses=created(
+    200, ReadDeployment=("get", "/deployments/name/{flow_name}/{name}", DEPLOYMENT),
+    ReadDeploymentById=("get", "/deployments/{deployment_id}",
+                        {"deployment_id": "$response.body#/id"}),
+    CreateFlowRun=("post", "/deployments/name/{flow_name}/{name}/runs", DEPLOYMENT),
+    CreateSchedule=("post", "/deployments/name/{flow_name}/{name}/schedules", DEPLOYMENT)))
 def upsert_deployment(request: DeploymentCreate, db: Database = Depends(get_db),
                       doorbell: Doorbell | None = Depends(get_doorbell)) -> Deployment:
     with db.begin() as conn:
@@ -54,7 +64,10 @@ def read_deployment(deployment_id: str, db: Database = Depends(get_db)) -> Deplo
         return store.read_deployment_by_id(conn, deployment_id)
 
 
-@router.post("/name/{flow_name}/{name}/runs", status_code=201)
+@router.post("/name/{flow_name}/{name}/runs", status_code=201, responses=created(
+    201, ReadFlowRun=("get", "/flow_runs/{run_id}", RUN),
+    CancelFlowRun=("post", "/flow_runs/{run_id}/cancel", RUN),
+    ReadLogs=("get", "/flow_runs/{run_id}/logs", RUN)))
 def create_flow_run(flow_name: str, name: str, request: FlowRunCreate,
                     db: Database = Depends(get_db),
                     doorbell: Doorbell | None = Depends(get_doorbell)) -> FlowRun:

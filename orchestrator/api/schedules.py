@@ -15,6 +15,7 @@ from ..bounds import MAX_PAGE
 from .checks import CheckedRoute
 from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
 from .errors import ERROR_RESPONSES
+from .links import created
 from .waiting import annotate_waiting
 
 router = APIRouter(prefix="/deployments/name/{flow_name}/{name}", tags=["schedules"],
@@ -28,7 +29,14 @@ def list_schedules(flow_name: str, name: str,
         return read_deployment(conn, flow_name, name).schedules
 
 
-@router.post("/schedules", status_code=201)
+SCHEDULE = {"flow_name": "$request.path.flow_name", "name": "$request.path.name",
+            "ref": "$response.body#/id"}
+SCHEDULE_PATH = "/deployments/name/{flow_name}/{name}/schedules/{ref}"
+
+
+@router.post("/schedules", status_code=201, responses=created(
+    201, UpdateSchedule=("patch", SCHEDULE_PATH, SCHEDULE),
+    DeleteSchedule=("delete", SCHEDULE_PATH, SCHEDULE)))
 def create_schedule(flow_name: str, name: str, entry: DeploymentSchedule,
                     db: Database = Depends(get_db),
                     doorbell: Doorbell | None = Depends(get_doorbell)) -> StoredSchedule:

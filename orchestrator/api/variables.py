@@ -30,7 +30,7 @@ def read_variable(name: str, db: Database = Depends(get_db)) -> Variable:
         return store.read_variable(conn, name)
 
 
-@router.put("/{name}")
+@router.put("/{name}", responses={201: {"model": Variable, "description": "A new variable."}})
 def set_variable(request: VariableValue, response: Response,
                  name: str = VariableNamePath, db: Database = Depends(get_db)) -> Variable:
     """Create or replace; 201 when the variable is new."""

@@ -15,13 +15,21 @@ from ..wakeup import Doorbell
 from .checks import CheckedRoute
 from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
 from .errors import ERROR_RESPONSES
+from .links import created
 from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 
 router = APIRouter(prefix="/work_pools", tags=["work pools"], route_class=CheckedRoute,
                    responses=ERROR_RESPONSES)
 
 
-@router.post("", status_code=201)
+POOL = {"name": "$response.body#/name"}
+QUEUE = {"name": "$request.path.name", "queue": "$response.body#/name"}
+
+
+@router.post("", status_code=201, responses=created(
+    201, ReadWorkPool=("get", "/work_pools/{name}", POOL),
+    UpdateWorkPool=("patch", "/work_pools/{name}", POOL),
+    CreateWorkQueue=("post", "/work_pools/{name}/queues", POOL)))
 def create_work_pool(request: WorkPoolCreate, db: Database = Depends(get_db)) -> WorkPool:
     with db.begin() as conn:
         return store.create_work_pool(conn, request, utcnow())
@@ -60,7 +68,10 @@ def list_work_queues(name: str, response: Response, page: PageQuery = Depends(pa
         return send_page(response, store.page_work_queues(conn, name, page.after, page.limit))
 
 
-@router.post("/{name}/queues", status_code=201)
+@router.post("/{name}/queues", status_code=201, responses=created(
+    201, ReadWorkQueue=("get", "/work_pools/{name}/queues/{queue}", QUEUE),
+    UpdateWorkQueue=("patch", "/work_pools/{name}/queues/{queue}", QUEUE),
+    DeleteWorkQueue=("delete", "/work_pools/{name}/queues/{queue}", QUEUE)))
 def create_work_queue(name: str, request: WorkQueueCreate,
                       db: Database = Depends(get_db)) -> WorkQueue:
     with db.begin() as conn:

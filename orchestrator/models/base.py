@@ -19,8 +19,20 @@ from ..bounds import MAX_COUNT, MAX_DURATION_S, MAX_JSON_BYTES, MAX_LIST_ITEMS, 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=100)]
 TAGS_FIELD = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
-Count = Annotated[int, Strict(), Field(ge=0, le=MAX_COUNT)]
-Priority = Annotated[int, Strict(), Field(ge=1, le=MAX_COUNT)]
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON has one number type: 3.0 is the integer 3, but true is not 1, nor "3" 3.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError("give a whole number, e.g. 3")
+
+
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT), BeforeValidator(_whole_number)]
+PositiveCount = Annotated[int, Field(ge=1, le=MAX_COUNT), BeforeValidator(_whole_number)]
+Priority = PositiveCount
 Seconds = Annotated[float, Strict(), Field(ge=0, le=MAX_DURATION_S, allow_inf_nan=False)]
 Flag = Annotated[bool, Strict()]
 

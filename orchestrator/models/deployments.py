@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from ..schedules import DeploymentSchedule
-from .base import (MAX_LIST_ITEMS, TAGS_FIELD, Count, Flag, JsonObject, Model, Name, Seconds,
-                   unset_by_default)
+from .base import (MAX_LIST_ITEMS, TAGS_FIELD, Count, Flag, JsonObject, Model, Name,
+                   PositiveCount, Seconds)
 
 
 CollisionStrategy = Literal["ENQUEUE", "CANCEL_NEW"]
@@ -34,7 +34,7 @@ class DeploymentCreate(Model):
     work_queue_name: Name | None = None
     job_variables: JsonObject = Field(default_factory=dict)
     pull_steps: list[dict[str, Any]] | None = None
-    concurrency_limit: Annotated[Count, Field(ge=1)] | None = None
+    concurrency_limit: PositiveCount | None = None
     collision_strategy: CollisionStrategy = "ENQUEUE"
     retries: Count = 0
     retry_delay_seconds: RetryDelays = 0.0
@@ -43,8 +43,8 @@ class DeploymentCreate(Model):
     # schedule flags leaves the ones made with `deployment schedule create`); a list, even
     # [], replaces them.
     schedules: Annotated[list[DeploymentSchedule], Field(max_length=MAX_LIST_ITEMS)] | None = None
-    # Left out keeps the current value; a new deployment starts active.
-    paused: Flag = Field(default=None, json_schema_extra=unset_by_default)
+    # Null (or left out) keeps the current value; a new deployment starts active.
+    paused: Flag | None = None
 
 
 class StoredSchedule(DeploymentSchedule):
