@@ -5,7 +5,9 @@ Every number, size and time a client sends is bounded, so a typo or a hostile va
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 DAY_S = 86_400
 MAX_COUNT = 1_000_000  # priorities, concurrency limits, retries, log levels
@@ -23,3 +25,12 @@ def check_year(moment: datetime) -> datetime:
         raise ValueError(f"the year {moment.year} is out of range; give a date in the years"
                          f" {MIN_YEAR}..{MAX_YEAR}")
     return moment
+
+
+def check_json_size(value: Any) -> Any:
+    """`value` when it is at most MAX_JSON_BYTES of JSON; ValueError saying how big it is."""
+    size = len(json.dumps(value, default=str).encode())
+    if size > MAX_JSON_BYTES:
+        raise ValueError(f"{size} bytes of JSON, more than {MAX_JSON_BYTES // 1024} KiB; keep"
+                         " large data in storage and pass its location")
+    return value

@@ -42,10 +42,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, ClassVar, Iterable, Iterator, Mapping, Sequence, Union
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Strict, Tag,
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Strict, Tag,
                       ValidationError, ValidationInfo, field_validator, model_validator)
 
-from .bounds import DAY_S, MAX_INTERVAL_S, MIN_INTERVAL_S, check_year
+from .bounds import DAY_S, MAX_INTERVAL_S, MIN_INTERVAL_S, check_json_size, check_year
 from .errors import FieldError, InvalidInput
 
 UTC = timezone.utc
@@ -336,7 +336,8 @@ class DeploymentSchedule(Model):
     schedule: Schedule
     active: Annotated[bool, Strict()] = True
     # Merged over the deployment's parameters for the runs this schedule creates.
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: Annotated[dict[str, Any], AfterValidator(check_json_size)] = Field(
+        default_factory=dict)
     slug: Annotated[str, Field(max_length=100)] | None = None
 
 

@@ -6,7 +6,6 @@ and `"inf"` is not a float, so a typo is refused, not guessed.
 """
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Any
@@ -14,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict,
                       StringConstraints)
 
-from ..bounds import MAX_COUNT, MAX_DURATION_S, MAX_JSON_BYTES, MAX_LIST_ITEMS, check_year
+from ..bounds import MAX_COUNT, MAX_DURATION_S, MAX_LIST_ITEMS, check_json_size, check_year
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=100)]
@@ -55,15 +54,7 @@ def _in_utc(moment: datetime) -> datetime:
 Timestamp = Annotated[datetime, BeforeValidator(_text_or_datetime), AfterValidator(_in_utc)]
 
 
-def _small_json(value: Any) -> Any:
-    size = len(json.dumps(value, default=str).encode())
-    if size > MAX_JSON_BYTES:
-        raise ValueError(f"{size} bytes of JSON, more than {MAX_JSON_BYTES // 1024} KiB; keep"
-                         " large data in storage and pass its location")
-    return value
-
-
-JsonObject = Annotated[dict[str, Any], AfterValidator(_small_json)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(check_json_size)]
 
 
 def unset_by_default(schema: dict[str, Any]) -> None:
