@@ -15,6 +15,7 @@ MAX_DURATION_S = 365 * DAY_S  # timeouts and retry delays
 MIN_YEAR, MAX_YEAR = 1900, 2200  # timestamps and schedule anchors
 MIN_INTERVAL_S, MAX_INTERVAL_S = 1.0, 36_525 * DAY_S  # an interval schedule: 1 s .. 100 years
 MAX_JSON_BYTES = 512 * 1024  # parameters and job variables, as JSON
+MAX_JSON_DEPTH = 64  # nesting of a request body (what is stored must serialize back)
 MAX_LIST_ITEMS = 1_000  # tags, retry delays, schedules of one deployment
 MAX_PAGE = 1_000  # items in one page of a listing
 

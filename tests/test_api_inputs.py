@@ -63,6 +63,7 @@ BAD_INPUTS = [
         '"x": 1', '"x": -Infinity'), None, "parameters.x"),
     ("PUT", "/deployments", deployment(description="a\x00b"), None, "description"),
     ("PUT", "/variables/v", '{"value": [1, Infinity]}', None, "value.1"),
+    ("PUT", "/variables/v", '{"value": ' + "[" * 100 + "]" * 100 + "}", None, "value.0"),
     ("POST", "/deployments/name/f/d/runs", {"scheduled_time": "9999-12-31T23:59:59Z"}, None,
      "scheduled_time"),
     ("POST", "/deployments/name/f/d/runs", {"scheduled_time": "9999-12-31T23:00:00-05:00"},
@@ -115,6 +116,13 @@ def test_bad_input_is_a_422_naming_the_field(api, method, path, body, query, fie
     fields = [e["field"] for e in response.json()["errors"]]
     assert any(f == field or f.startswith(field + ".") for f in fields), response.json()
     assert all(e["message"] for e in response.json()["errors"])
+
+
+def test_a_body_too_deep_to_parse_is_a_400_naming_the_body(api):
+    response = api.put("/api/variables/v", content='{"value": ' + "[" * 5000 + "]" * 5000 + "}",
+                       headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "body"
 
 
 def test_a_refused_redeploy_changes_nothing(api):

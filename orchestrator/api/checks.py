@@ -1,6 +1,7 @@
 """What every route refuses before its models see the request: numbers JSON cannot carry
-(NaN, Infinity, which Python's JSON reader accepts) and NUL characters (which PostgreSQL
-cannot store), anywhere in the body, the path or the query. Each refusal is a 422 naming
+(NaN, Infinity, which Python's JSON reader accepts), NUL characters (which PostgreSQL
+cannot store) anywhere in the body, the path or the query, and bodies nested deeper than
+MAX_JSON_DEPTH (stored, they could not be serialized back). Each refusal is a 422 naming
 the field, never a 500 from deep in the store."""
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any, Callable, Iterator
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+
+from ..bounds import MAX_JSON_DEPTH
 
 Location = tuple[str | int, ...]
 
@@ -54,11 +57,15 @@ async def _body_problems(request: Request) -> list[tuple[Location, str]]:
 
 NUL_MESSAGE = "text cannot contain NUL characters (\\u0000); remove them"
 NON_FINITE_MESSAGE = "NaN and Infinity are not JSON numbers; send a finite number"
+DEPTH_MESSAGE = f"nested more than {MAX_JSON_DEPTH} levels deep; flatten it"
 
 
 def json_problems(value: Any, loc: Location = ()) -> Iterator[tuple[Location, str]]:
-    """Where a parsed JSON value holds a non-finite number or a NUL character."""
-    if isinstance(value, float) and not math.isfinite(value):
+    """Where a parsed JSON value holds a non-finite number, a NUL character, or nesting
+    deeper than MAX_JSON_DEPTH (reported once, where it crosses the limit)."""
+    if len(loc) > MAX_JSON_DEPTH:
+        yield loc, DEPTH_MESSAGE
+    elif isinstance(value, float) and not math.isfinite(value):
         yield loc, NON_FINITE_MESSAGE
     elif isinstance(value, str) and "\x00" in value:
         yield loc, NUL_MESSAGE

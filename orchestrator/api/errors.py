@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from ..bounds import MAX_JSON_DEPTH
 from ..errors import FlowpoolError
 
 # Where FastAPI puts a parameter in an error's location; the field is named without it.
@@ -82,6 +83,9 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
         errors = [{"field": "method", "message": f"use one of: {', '.join(allowed)}"}]
     elif exc.status_code == 404:
         errors = [{"field": "path", "message": "see /docs for the routes there are"}]
+    elif exc.status_code == 400:
+        errors = [{"field": "body", "message": "send JSON as the route's schema describes,"
+                                               f" nested at most {MAX_JSON_DEPTH} levels"}]
     return JSONResponse(error_body(str(exc.detail), errors), status_code=exc.status_code,
                         headers=headers)
 
