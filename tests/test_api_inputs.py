@@ -63,6 +63,7 @@ BAD_INPUTS = [
         '"x": 1', '"x": -Infinity'), None, "parameters.x"),
     ("PUT", "/deployments", deployment(description="a\x00b"), None, "description"),
     ("PUT", "/variables/v", '{"value": [1, Infinity]}', None, "value.1"),
+    ("PUT", "/variables/v", '{"value": {"k": "a\\ud800b"}}', None, "value.k"),
     ("PUT", "/variables/v", '{"value": ' + "[" * 100 + "]" * 100 + "}", None, "value.0"),
     ("POST", "/deployments/name/f/d/runs", {"scheduled_time": "9999-12-31T23:59:59Z"}, None,
      "scheduled_time"),

@@ -1,11 +1,13 @@
 """What every route refuses before its models see the request: numbers JSON cannot carry
-(NaN, Infinity, which Python's JSON reader accepts), NUL characters (which PostgreSQL
-cannot store) anywhere in the body, the path or the query, and bodies nested deeper than
+(NaN, Infinity, which Python's JSON reader accepts), text no database can store (NUL
+characters, which PostgreSQL refuses, and lone UTF-16 surrogates such as "\ud800", which
+are not Unicode) anywhere in the body, the path or the query, and bodies nested deeper than
 MAX_JSON_DEPTH (stored, they could not be serialized back). Each refusal is a 422 naming
 the field, never a 500 from deep in the store."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Callable, Iterator
 
 from fastapi import Request, Response
@@ -34,11 +36,11 @@ class CheckedRoute(APIRoute):
 
 def _parameter_problems(request: Request) -> Iterator[tuple[Location, str]]:
     for name, value in request.path_params.items():
-        if "\x00" in str(value):
-            yield ("path", name), NUL_MESSAGE
+        if problem := text_problem(str(value)):
+            yield ("path", name), problem
     for name, value in request.query_params.multi_items():
-        if "\x00" in name or "\x00" in value:
-            yield ("query", name), NUL_MESSAGE
+        if problem := text_problem(name) or text_problem(value):
+            yield ("query", name), problem
 
 
 async def _body_problems(request: Request) -> list[tuple[Location, str]]:
@@ -56,6 +58,16 @@ async def _body_problems(request: Request) -> list[tuple[Location, str]]:
 
 
 NUL_MESSAGE = "text cannot contain NUL characters (\\u0000); remove them"
+SURROGATE_MESSAGE = "text cannot contain lone surrogates (\\ud800-\\udfff); send valid Unicode"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored, or None."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    return NUL_MESSAGE if found.group() == "\x00" else SURROGATE_MESSAGE
 NON_FINITE_MESSAGE = "NaN and Infinity are not JSON numbers; send a finite number"
 DEPTH_MESSAGE = f"nested more than {MAX_JSON_DEPTH} levels deep; flatten it"
 
@@ -67,12 +79,12 @@ def json_problems(value: Any, loc: Location = ()) -> Iterator[tuple[Location, st
         yield loc, DEPTH_MESSAGE
     elif isinstance(value, float) and not math.isfinite(value):
         yield loc, NON_FINITE_MESSAGE
-    elif isinstance(value, str) and "\x00" in value:
-        yield loc, NUL_MESSAGE
+    elif isinstance(value, str) and (problem := text_problem(value)):
+        yield loc, problem
     elif isinstance(value, dict):
         for key, item in value.items():
-            if "\x00" in key:
-                yield (*loc, key), NUL_MESSAGE
+            if problem := text_problem(key):
+                yield (*loc, key), problem
             yield from json_problems(item, (*loc, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):

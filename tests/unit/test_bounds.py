@@ -74,8 +74,9 @@ def test_a_stored_schedule_outside_the_bounds_is_read_and_refused_by_the_schedul
 
 
 def test_non_finite_numbers_and_nul_characters_are_found_by_their_path():
-    found = list(json_problems({"a": [1, float("nan")], "b\x00": 1, "c": {"d": "x\x00"}}))
-    assert [loc for loc, _ in found] == [("a", 1), ("b\x00",), ("c", "d")]
+    found = list(json_problems({"a": [1, float("nan")], "b\x00": 1, "c": {"d": "x\x00"},
+                                "e": ["\ud800"]}))
+    assert [loc for loc, _ in found] == [("a", 1), ("b\x00",), ("c", "d"), ("e", 0)]
 
 
 def test_a_cursor_holds_its_sort_key_and_refuses_anything_else():
