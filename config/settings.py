@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     embedded_redis_port: int = DEFAULT_EMBEDDED_REDIS_PORT
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1)  # larger request bodies get 413
 
     # dispatcher / scheduler timings
     dispatch_interval_s: float = 2.0

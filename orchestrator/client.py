@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any, Iterator
+from typing import Any, Iterator, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from .errors import (AlreadyExists, ApiUnavailable, FieldError, FlowpoolError, InvalidInput,
                      NotFound, StateRejected, TooLarge, Unauthorized)
@@ -22,11 +23,19 @@ from .models.deployments import StoredSchedule
 from .models.logs import (MAX_ENTRIES_PER_REQUEST, MAX_PAGE, MAX_REQUEST_BYTES, LogBudget,
                           LogsDropped, fit_line)
 from .models.variables import Variable, VariableValue
-from .schedules import DeploymentSchedule
+from .schedules import STORED, DeploymentSchedule
 
 RETRIED_STATUSES = {502, 503, 504}
 ERRORS_BY_STATUS = {401: Unauthorized, 404: NotFound, 409: StateRejected, 413: TooLarge,
                     422: InvalidInput}
+NEXT_CURSOR_HEADER = "X-Next-Cursor"
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: dict) -> M:
+    """A model of what the server sent: schedules as stored, not re-judged by today's bounds
+    (the server marks those it skips)."""
+    return model.model_validate(data, context=STORED)
 
 
 class FlowpoolClient:
@@ -56,13 +65,31 @@ class FlowpoolClient:
 
     # -- transport ---------------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._decode(self._send(method, path, **kwargs))
+
+    def _pages(self, path: str, params: dict[str, Any] | None = None,
+               limit: int | None = None) -> Iterator[dict]:
+        """The items of a listing, following its cursor from page to page; at most `limit`."""
+        params, left = dict(params or {}), limit
+        while left is None or left > 0:
+            page_size = MAX_PAGE if left is None else min(left, MAX_PAGE)
+            response = self._send("GET", path, params={**params, "limit": page_size})
+            items = self._decode(response)
+            yield from items
+            cursor = response.headers.get(NEXT_CURSOR_HEADER)
+            if not cursor:
+                return
+            params["after"] = cursor
+            left = None if left is None else left - len(items)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         deadline = time.monotonic() + self.retry_for_s
         delay = 0.1
         while True:
             try:
                 response = self._http.request(method, path, **kwargs)
                 if response.status_code not in RETRIED_STATUSES:
-                    return self._decode(response)
+                    return response
                 failure = f"HTTP {response.status_code}"
             except httpx.TransportError as exc:
                 failure = f"{type(exc).__name__}: {exc}"
@@ -93,7 +120,7 @@ class FlowpoolClient:
         return WorkPool(**self._request("POST", "/work_pools", json=request.model_dump(mode="json")))
 
     def list_work_pools(self) -> list[WorkPool]:
-        return [WorkPool(**p) for p in self._request("GET", "/work_pools")]
+        return [WorkPool(**p) for p in self._pages("/work_pools")]
 
     def read_work_pool(self, name: str) -> WorkPoolDetail:
         return WorkPoolDetail(**self._request("GET", f"/work_pools/{name}"))
@@ -106,7 +133,7 @@ class FlowpoolClient:
         return [WorkerStatus(**w) for w in self._request("GET", f"/work_pools/{pool_name}/workers")]
 
     def list_work_queues(self, pool_name: str) -> list[WorkQueue]:
-        return [WorkQueue(**q) for q in self._request("GET", f"/work_pools/{pool_name}/queues")]
+        return [WorkQueue(**q) for q in self._pages(f"/work_pools/{pool_name}/queues")]
 
     def create_work_queue(self, pool_name: str, request: WorkQueueCreate) -> WorkQueue:
         return WorkQueue(**self._request("POST", f"/work_pools/{pool_name}/queues",
@@ -125,18 +152,19 @@ class FlowpoolClient:
 
     # -- deployments -------------------------------------------------------------------
     def upsert_deployment(self, request: DeploymentCreate) -> Deployment:
-        return Deployment(**self._request("PUT", "/deployments", json=request.model_dump(mode="json")))
+        return parse(Deployment, self._request("PUT", "/deployments",
+                                               json=request.model_dump(mode="json")))
 
     def list_deployments(self, work_pool: str | None = None) -> list[Deployment]:
         params = {"work_pool": work_pool} if work_pool else {}
-        return [Deployment(**d) for d in self._request("GET", "/deployments", params=params)]
+        return [parse(Deployment, d) for d in self._pages("/deployments", params)]
 
     def read_deployment(self, full_name: str) -> Deployment:
         flow_name, name = split_deployment_name(full_name)
-        return Deployment(**self._request("GET", f"/deployments/name/{flow_name}/{name}"))
+        return parse(Deployment, self._request("GET", f"/deployments/name/{flow_name}/{name}"))
 
     def read_deployment_by_id(self, deployment_id: str) -> Deployment:
-        return Deployment(**self._request("GET", f"/deployments/{deployment_id}"))
+        return parse(Deployment, self._request("GET", f"/deployments/{deployment_id}"))
 
     def read_launch_bundle(self, run_id: str) -> ClaimedRun:
         """The run with its deployment and pool, secrets unmasked (for the run's own engine)."""
@@ -156,25 +184,27 @@ class FlowpoolClient:
         return f"/deployments/name/{flow_name}/{name}"
 
     def list_schedules(self, full_name: str) -> list[StoredSchedule]:
-        return [StoredSchedule(**s) for s in self._request(
+        return [parse(StoredSchedule, s) for s in self._request(
             "GET", f"{self._deployment_path(full_name)}/schedules")]
 
     def create_schedule(self, full_name: str, entry: DeploymentSchedule) -> StoredSchedule:
-        return StoredSchedule(**self._request("POST", f"{self._deployment_path(full_name)}/schedules",
-                                              json=entry.model_dump(mode="json")))
+        return parse(StoredSchedule, self._request(
+            "POST", f"{self._deployment_path(full_name)}/schedules",
+            json=entry.model_dump(mode="json")))
 
     def set_schedule_active(self, full_name: str, ref: str, active: bool) -> StoredSchedule:
-        return StoredSchedule(**self._request(
+        return parse(StoredSchedule, self._request(
             "PATCH", f"{self._deployment_path(full_name)}/schedules/{ref}",
             json={"active": active}))
 
     def delete_schedule(self, full_name: str, ref: str) -> StoredSchedule:
-        return StoredSchedule(**self._request(
+        return parse(StoredSchedule, self._request(
             "DELETE", f"{self._deployment_path(full_name)}/schedules/{ref}"))
 
     def set_deployment_paused(self, full_name: str, paused: bool) -> Deployment:
         action = "pause" if paused else "resume"
-        return Deployment(**self._request("POST", f"{self._deployment_path(full_name)}/{action}"))
+        return parse(Deployment, self._request(
+            "POST", f"{self._deployment_path(full_name)}/{action}"))
 
     def upcoming_runs(self, full_name: str, limit: int = 10) -> list[FlowRun]:
         return [FlowRun(**r) for r in self._request(
@@ -183,9 +213,10 @@ class FlowpoolClient:
     # -- flow runs ---------------------------------------------------------------------
     def list_flow_runs(self, state: str | None = None, deployment_id: str | None = None,
                        work_pool: str | None = None, limit: int = 100) -> list[FlowRun]:
+        """The newest `limit` runs (fetched a page at a time)."""
         params = {k: v for k, v in dict(state=state, deployment_id=deployment_id,
-                                         work_pool=work_pool, limit=limit).items() if v}
-        return [FlowRun(**r) for r in self._request("GET", "/flow_runs", params=params)]
+                                         work_pool=work_pool).items() if v}
+        return [FlowRun(**r) for r in self._pages("/flow_runs", params, limit)]
 
     def read_flow_run(self, run_id: str) -> FlowRunDetail:
         return FlowRunDetail(**self._request("GET", f"/flow_runs/{run_id}"))
@@ -194,7 +225,8 @@ class FlowpoolClient:
         """The run, if this token's claim won; None when the token is stale or already used."""
         body = ClaimRequest(token=token, worker_name=worker_name).model_dump()
         try:
-            return ClaimedRun(**self._request("POST", f"/flow_runs/{run_id}/claim", json=body))
+            return parse(ClaimedRun, self._request("POST", f"/flow_runs/{run_id}/claim",
+                                                   json=body))
         except (StateRejected, NotFound):
             return None
 
@@ -244,7 +276,7 @@ class FlowpoolClient:
         return Variable(**self._request("GET", f"/variables/{name}"))
 
     def list_variables(self) -> list[Variable]:
-        return [Variable(**v) for v in self._request("GET", "/variables")]
+        return [Variable(**v) for v in self._pages("/variables")]
 
     def delete_variable(self, name: str) -> Variable:
         return Variable(**self._request("DELETE", f"/variables/{name}"))

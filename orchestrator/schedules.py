@@ -42,13 +42,16 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, ClassVar, Iterable, Iterator, Mapping, Sequence, Union
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError,
-                      field_validator, model_validator)
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Strict, Tag,
+                      ValidationError, ValidationInfo, field_validator, model_validator)
 
+from .bounds import DAY_S, MAX_INTERVAL_S, MIN_INTERVAL_S, check_json_size, check_year
 from .errors import FieldError, InvalidInput
 
 UTC = timezone.utc
-DAY_S = 86_400
+# Validation context of schedules read back from the database: an older version may have
+# stored one that today's bounds refuse; it is read as it is and the scheduler skips it.
+STORED = {"stored": True}
 MAX_RRULE_CHARS = 6_500
 # A rule without DTSTART counts from here (as in Prefect), so INTERVAL=2 keeps the same
 # parity wherever and whenever it is evaluated.
@@ -215,8 +218,22 @@ class CronSchedule(Model):
         return self
 
 
+def _from_store(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("stored"))
+
+
+def check_interval_s(seconds: float) -> float:
+    """`seconds` when it is an interval flowpool runs (1 s .. 100 years); else ValueError."""
+    if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
+        raise ValueError(f"the interval is {seconds:g} seconds; give {MIN_INTERVAL_S:g} second"
+                         f" to {MAX_INTERVAL_S // (365.25 * DAY_S):.0f} years"
+                         f" ({MAX_INTERVAL_S:.0f} seconds) at most")
+    return seconds
+
+
 class IntervalSchedule(Model):
-    """Fires every `interval_s` seconds counted from `anchor_date` (stored in UTC)."""
+    """Fires every `interval_s` seconds (1 s .. 100 years) counted from `anchor_date` (years
+    1900..2200, stored in UTC)."""
 
     kind: ClassVar[str] = "interval"
     interval_s: float
@@ -225,11 +242,11 @@ class IntervalSchedule(Model):
 
     @field_validator("interval_s", mode="before")
     @classmethod
-    def _positive_interval(cls, value: Any) -> float:
+    def _positive_interval(cls, value: Any, info: ValidationInfo) -> float:
         seconds = parse_interval_s(value)
         if not (math.isfinite(seconds) and seconds > 0):
             raise ValueError(f"the interval must be more than 0 seconds; {INTERVAL_HELP}")
-        return seconds
+        return seconds if _from_store(info) else check_interval_s(seconds)
 
     @field_validator("anchor_date", mode="before")
     @classmethod
@@ -237,6 +254,12 @@ class IntervalSchedule(Model):
         if isinstance(value, date) and not isinstance(value, datetime):
             return datetime.combine(value, time())  # YAML reads 2026-01-01 as a date
         return value
+
+    @field_validator("anchor_date")
+    @classmethod
+    def _anchor_in_range(cls, value: datetime, info: ValidationInfo) -> datetime:
+        # Checked as written, before the conversion to UTC below can overflow.
+        return value if _from_store(info) else check_year(value)
 
     @field_validator("timezone")
     @classmethod
@@ -311,10 +334,11 @@ class DeploymentSchedule(Model):
     """One schedule of a deployment: when, whether it creates runs, and its parameters."""
 
     schedule: Schedule
-    active: bool = True
+    active: Annotated[bool, Strict()] = True
     # Merged over the deployment's parameters for the runs this schedule creates.
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    slug: str | None = None
+    parameters: Annotated[dict[str, Any], AfterValidator(check_json_size)] = Field(
+        default_factory=dict)
+    slug: Annotated[str, Field(max_length=100)] | None = None
 
 
 def run_parameters(deployment_parameters: Mapping[str, Any],
@@ -329,9 +353,33 @@ def describe(schedule: Schedule) -> str:
         day_rule = "" if schedule.day_or else ", day_or off"
         return f"cron '{schedule.cron}' ({schedule.timezone}{day_rule})"
     if isinstance(schedule, IntervalSchedule):
-        return (f"every {timedelta(seconds=schedule.interval_s)} from "
+        return (f"every {_duration_text(schedule.interval_s)} from "
                 f"{schedule.anchor_date.isoformat()} ({schedule.timezone})")
     return f"rrule '{schedule.rrule}' ({schedule.timezone})"
+
+
+def _duration_text(seconds: float) -> str:
+    try:
+        return str(timedelta(seconds=seconds))
+    except OverflowError:  # a stored schedule from before the bounds
+        return f"{seconds:g} seconds"
+
+
+def check_stored(entry: DeploymentSchedule) -> None:
+    """Refuse (ValueError) a schedule read from the database that today's bounds refuse:
+    only interval schedules gained bounds since they could first be stored."""
+    schedule = entry.schedule
+    if not isinstance(schedule, IntervalSchedule):
+        return
+    problems = []
+    for check, value in ((check_interval_s, schedule.interval_s),
+                         (check_year, schedule.anchor_date)):
+        try:
+            check(value)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 # --- reading what users write -------------------------------------------------------------------
@@ -719,4 +767,5 @@ __all__ = [
     "check_cron", "check_rrule", "check_schedule_parameters", "check_timezone", "describe",
     "iter_occurrences", "missing_required_parameters", "occurrences", "parse_interval_s",
     "run_parameters", "schedule_from_flags", "schedules_from_config", "wall_to_utc",
+    "STORED", "check_interval_s", "check_stored",
 ]

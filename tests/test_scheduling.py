@@ -301,3 +301,47 @@ def test_a_dispatched_run_is_no_longer_a_future_run(database, pool):
         flow_runs.set_state(conn, first["id"], StateProposal(type=StateType.PENDING),
                             Origin.SERVER, NOW)
         assert schedules.delete_future_runs(conn, NOW, deployment_id=deployment.id) == 2
+
+
+def force_schedule(db, deployment_id, **interval):
+    """A schedule stored as an older version would have, past today's bounds."""
+    entry = DeploymentSchedule.model_construct(
+        schedule=IntervalSchedule.model_construct(timezone="UTC", **interval), active=True,
+        parameters={}, slug="forced")
+    with db.begin() as conn:
+        schedules.replace_schedules(conn, deployment_id, [entry], [], NOW)
+
+
+def test_a_schedule_that_fails_is_skipped_and_marked_and_the_others_get_their_runs(
+        database, pool, caplog):
+    bad = deploy(database, name="bad")
+    force_schedule(database, bad.id, interval_s=1.9e16,
+                   anchor_date=datetime(2414, 1, 1, tzinfo=UTC))
+    good = deploy(database, [hourly()], name="good")
+
+    with caplog.at_level("INFO", logger="orchestrator.scheduler.materializer"):
+        first = materialize(database, NOW)
+        second = materialize(database, NOW + timedelta(minutes=1))
+    with database.connect() as conn:
+        marked = deployments.read_deployment(conn, "f", "bad").schedules[0]
+
+    assert first.created == 3 and second.created == 0
+    assert len(scheduled(database, good.id)) == 3 and scheduled(database, bad.id) == []
+    assert "100 years" in marked.error and "1900..2200" in marked.error
+    assert [r.getMessage() for r in caplog.records if "skipping" in r.getMessage()] == [
+        f"skipping schedule {marked.id} of deployment f/bad: {marked.error}"]
+
+
+def test_a_marked_schedule_that_works_again_is_cleared(database, pool):
+    bad = deploy(database, name="bad")
+    force_schedule(database, bad.id, interval_s=1.9e16, anchor_date=NOW)
+    materialize(database, NOW)
+    with database.begin() as conn:
+        conn.execute(sa.text("UPDATE deployment_schedules SET schedule = :s"),
+                     {"s": '{"interval_s": 3600, "anchor_date": "2026-01-01T00:00:00Z"}'})
+
+    materialize(database, NOW)
+
+    with database.connect() as conn:
+        assert deployments.read_deployment(conn, "f", "bad").schedules[0].error is None
+    assert len(scheduled(database, bad.id)) == 3

@@ -4,21 +4,27 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
+from config.settings import get_settings
+
 from .. import __version__
 from ..broker import BrokerProbe, redis_client
 from ..store.database import Database
 from ..wakeup import Doorbell
 from . import deployments, flow_runs, logs, schedules, variables, work_pools
 from .auth import ApiKeyGuard
+from .body_limit import BodyLimit
 from .errors import install_error_handlers
 
 REDIS_TIMEOUT_S = 2.0
 
 
-def create_app(db: Database, broker_url: str | None, api_key: str | None = None) -> FastAPI:
+def create_app(db: Database, broker_url: str | None, api_key: str | None = None,
+               max_request_bytes: int | None = None) -> FastAPI:
     """The app; with a broker URL it also rings the scheduler and posts cancel requests; with
-    an API key, every path but /api/health wants `Authorization: Bearer KEY` (see auth)."""
+    an API key, every path but /api/health wants `Authorization: Bearer KEY` (see auth).
+    Request bodies over `max_request_bytes` (default: FLOWPOOL_MAX_REQUEST_BYTES) get 413."""
     app = FastAPI(title="flowpool", version=__version__)
+    app.add_middleware(BodyLimit, max_bytes=max_request_bytes or get_settings().max_request_bytes)
     app.state.api_key = api_key
     app.state.db = db
     app.state.redis = redis_client(broker_url, REDIS_TIMEOUT_S) if broker_url else None

@@ -1,7 +1,7 @@
 """Routes for deployments, and for creating runs of them."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from ..errors import NotFound
 from ..jobs import validate_job_variables
@@ -12,12 +12,26 @@ from ..store import flow_runs as runs_store
 from ..store.database import Database
 from ..store.work_pools import read_work_pool, read_work_queue
 from ..wakeup import Doorbell
+from .checks import CheckedRoute
 from .dependencies import get_db, get_doorbell, ring, utcnow
+from .errors import ERROR_RESPONSES
+from .links import created
+from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 
-router = APIRouter(prefix="/deployments", tags=["deployments"])
+router = APIRouter(prefix="/deployments", tags=["deployments"], route_class=CheckedRoute,
+                   responses=ERROR_RESPONSES)
 
 
-@router.put("")
+DEPLOYMENT = {"flow_name": "$response.body#/flow_name", "name": "$response.body#/name"}
+RUN = {"run_id": "$response.body#/id"}
+
+
+@router.put("", responses=created(
+    200, ReadDeployment=("get", "/deployments/name/{flow_name}/{name}", DEPLOYMENT),
+    ReadDeploymentById=("get", "/deployments/{deployment_id}",
+                        {"deployment_id": "$response.body#/id"}),
+    CreateFlowRun=("post", "/deployments/name/{flow_name}/{name}/runs", DEPLOYMENT),
+    CreateSchedule=("post", "/deployments/name/{flow_name}/{name}/schedules", DEPLOYMENT)))
 def upsert_deployment(request: DeploymentCreate, db: Database = Depends(get_db),
                       doorbell: Doorbell | None = Depends(get_doorbell)) -> Deployment:
     with db.begin() as conn:
@@ -31,10 +45,14 @@ def upsert_deployment(request: DeploymentCreate, db: Database = Depends(get_db),
     return deployment.masked()
 
 
-@router.get("")
-def list_deployments(work_pool: str | None = None, db: Database = Depends(get_db)) -> list[Deployment]:
+@router.get("", responses=PAGE_RESPONSES)
+def list_deployments(response: Response, work_pool: str | None = None,
+                     page: PageQuery = Depends(page_query()),
+                     db: Database = Depends(get_db)) -> list[Deployment]:
+    """Deployments by FLOW/NAME, a page at a time."""
     with db.connect() as conn:
-        return [d.masked() for d in store.list_deployments(conn, work_pool)]
+        found = store.page_deployments(conn, work_pool, page.after, page.limit)
+    return [d.masked() for d in send_page(response, found)]
 
 
 @router.get("/name/{flow_name}/{name}")
@@ -49,7 +67,10 @@ def read_deployment(deployment_id: str, db: Database = Depends(get_db)) -> Deplo
         return store.read_deployment_by_id(conn, deployment_id).masked()
 
 
-@router.post("/name/{flow_name}/{name}/runs", status_code=201)
+@router.post("/name/{flow_name}/{name}/runs", status_code=201, responses=created(
+    201, ReadFlowRun=("get", "/flow_runs/{run_id}", RUN),
+    CancelFlowRun=("post", "/flow_runs/{run_id}/cancel", RUN),
+    ReadLogs=("get", "/flow_runs/{run_id}/logs", RUN)))
 def create_flow_run(flow_name: str, name: str, request: FlowRunCreate,
                     db: Database = Depends(get_db),
                     doorbell: Doorbell | None = Depends(get_doorbell)) -> FlowRun:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from ..errors import StateRejected
 from ..leases import request_cancel
@@ -12,27 +12,36 @@ from ..states import Origin, StateType, is_final
 from ..store import flow_runs as store
 from ..store.database import Database
 from ..store.deployments import read_deployment_by_id
+from ..store.pages import Page
 from ..store.work_pools import read_work_pool
 from ..wakeup import Doorbell
 from . import run_credentials
+from .checks import CheckedRoute
 from .dependencies import get_broker_probe, get_db, get_doorbell, get_redis, ring, utcnow
+from .errors import ERROR_RESPONSES
+from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 from .waiting import annotate_waiting
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/flow_runs", tags=["flow runs"])
+router = APIRouter(prefix="/flow_runs", tags=["flow runs"], route_class=CheckedRoute,
+                   responses=ERROR_RESPONSES)
+DEFAULT_RUNS_PER_PAGE = 100
 
 
-@router.get("")
-def list_flow_runs(state: str | None = None, deployment_id: str | None = None,
-                   work_pool: str | None = None, limit: int = 100,
+@router.get("", responses=PAGE_RESPONSES)
+def list_flow_runs(response: Response, state: str | None = None,
+                   deployment_id: str | None = None, work_pool: str | None = None,
+                   page: PageQuery = Depends(page_query(DEFAULT_RUNS_PER_PAGE)),
                    db: Database = Depends(get_db), redis=Depends(get_redis),
                    probe=Depends(get_broker_probe)) -> list[FlowRun]:
-    """Runs, newest first; waiting ones say whether they are Late and why they wait."""
+    """Runs, newest first, a page at a time; waiting ones say whether they are Late and why
+    they wait."""
     state_type = store.parse_state_type(state) if state else None
     with db.connect() as conn:
-        runs = store.list_flow_runs(conn, state_type, deployment_id, work_pool, limit)
-        runs = annotate_waiting(conn, redis, runs, probe)
-    return [run.masked() for run in runs]
+        found = store.page_flow_runs(conn, state_type, deployment_id, work_pool, page.after,
+                                     page.limit)
+        runs = annotate_waiting(conn, redis, found.items, probe)
+    return [run.masked() for run in send_page(response, Page(runs, found.cursor))]
 
 
 @router.get("/{run_id}")

@@ -25,8 +25,10 @@ from ..store import flow_runs as runs_store
 from ..store import logs as store
 from ..store.database import Database
 from .dependencies import get_db, utcnow
+from .errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/flow_runs", tags=["logs"])
+# Not a CheckedRoute: a line with NUL is stored (as U+FFFD), not refused with the whole batch.
+router = APIRouter(prefix="/flow_runs", tags=["logs"], responses=ERROR_RESPONSES)
 LogBatch = TypeAdapter(Annotated[list[LogCreate], Field(max_length=MAX_ENTRIES_PER_REQUEST)])
 BATCH_SCHEMA = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "type": "array", "maxItems": MAX_ENTRIES_PER_REQUEST,

@@ -2,7 +2,7 @@
 Every change rings the scheduler, so new runs are made (or gone) at once."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from ..models import Deployment, FlowRun
 from ..models.deployments import ScheduleUpdate, StoredSchedule
@@ -11,10 +11,15 @@ from ..store import schedules as store
 from ..store.database import Database
 from ..store.deployments import read_deployment
 from ..wakeup import Doorbell
+from ..bounds import MAX_PAGE
+from .checks import CheckedRoute
 from .dependencies import get_broker_probe, get_db, get_doorbell, get_redis, ring, utcnow
+from .errors import ERROR_RESPONSES
+from .links import created
 from .waiting import annotate_waiting
 
-router = APIRouter(prefix="/deployments/name/{flow_name}/{name}", tags=["schedules"])
+router = APIRouter(prefix="/deployments/name/{flow_name}/{name}", tags=["schedules"],
+                   route_class=CheckedRoute, responses=ERROR_RESPONSES)
 
 
 @router.get("/schedules")
@@ -24,7 +29,14 @@ def list_schedules(flow_name: str, name: str,
         return read_deployment(conn, flow_name, name).schedules
 
 
-@router.post("/schedules", status_code=201)
+SCHEDULE = {"flow_name": "$request.path.flow_name", "name": "$request.path.name",
+            "ref": "$response.body#/id"}
+SCHEDULE_PATH = "/deployments/name/{flow_name}/{name}/schedules/{ref}"
+
+
+@router.post("/schedules", status_code=201, responses=created(
+    201, UpdateSchedule=("patch", SCHEDULE_PATH, SCHEDULE),
+    DeleteSchedule=("delete", SCHEDULE_PATH, SCHEDULE)))
 def create_schedule(flow_name: str, name: str, entry: DeploymentSchedule,
                     db: Database = Depends(get_db),
                     doorbell: Doorbell | None = Depends(get_doorbell)) -> StoredSchedule:
@@ -82,9 +94,11 @@ def _set_paused(db: Database, doorbell: Doorbell | None, flow_name: str, name: s
 
 
 @router.get("/upcoming")
-def upcoming_runs(flow_name: str, name: str, limit: int = 10, db: Database = Depends(get_db),
-                  redis=Depends(get_redis), probe=Depends(get_broker_probe)) -> list[FlowRun]:
-    """The deployment's SCHEDULED runs, soonest first."""
+def upcoming_runs(flow_name: str, name: str,
+                  limit: int = Query(10, ge=1, le=MAX_PAGE, description=f"1..{MAX_PAGE}"),
+                  db: Database = Depends(get_db), redis=Depends(get_redis),
+                  probe=Depends(get_broker_probe)) -> list[FlowRun]:
+    """The deployment's next `limit` SCHEDULED runs, soonest first."""
     with db.connect() as conn:
         deployment = read_deployment(conn, flow_name, name)
         runs = annotate_waiting(conn, redis, store.upcoming_runs(conn, deployment.id, limit),

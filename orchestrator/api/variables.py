@@ -6,16 +6,22 @@ from fastapi import APIRouter, Depends, Path, Response
 from ..models.variables import VARIABLE_NAME_PATTERN, Variable, VariableValue
 from ..store import variables as store
 from ..store.database import Database
+from .checks import CheckedRoute
 from .dependencies import get_db, utcnow
+from .errors import ERROR_RESPONSES
+from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 
-router = APIRouter(prefix="/variables", tags=["variables"])
+router = APIRouter(prefix="/variables", tags=["variables"], route_class=CheckedRoute,
+                   responses=ERROR_RESPONSES)
 VariableNamePath = Path(pattern=VARIABLE_NAME_PATTERN, max_length=100)
 
 
-@router.get("")
-def list_variables(db: Database = Depends(get_db)) -> list[Variable]:
+@router.get("", responses=PAGE_RESPONSES)
+def list_variables(response: Response, page: PageQuery = Depends(page_query()),
+                   db: Database = Depends(get_db)) -> list[Variable]:
+    """Variables by name, a page at a time."""
     with db.connect() as conn:
-        return store.list_variables(conn)
+        return send_page(response, store.page_variables(conn, page.after, page.limit))
 
 
 @router.get("/{name}")
@@ -24,7 +30,7 @@ def read_variable(name: str, db: Database = Depends(get_db)) -> Variable:
         return store.read_variable(conn, name)
 
 
-@router.put("/{name}")
+@router.put("/{name}", responses={201: {"model": Variable, "description": "A new variable."}})
 def set_variable(request: VariableValue, response: Response,
                  name: str = VariableNamePath, db: Database = Depends(get_db)) -> Variable:
     """Create or replace; 201 when the variable is new."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from ..leases import read_worker_beats
 from ..masking import restore_masked
@@ -13,21 +13,36 @@ from ..models import (WorkPool, WorkPoolCreate, WorkPoolDetail, WorkPoolUpdate, 
 from ..store import work_pools as store
 from ..store.database import Database
 from ..wakeup import Doorbell
+from .checks import CheckedRoute
 from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
+from .errors import ERROR_RESPONSES
+from .links import created
+from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 
-router = APIRouter(prefix="/work_pools", tags=["work pools"])
+router = APIRouter(prefix="/work_pools", tags=["work pools"], route_class=CheckedRoute,
+                   responses=ERROR_RESPONSES)
 
 
-@router.post("", status_code=201)
+POOL = {"name": "$response.body#/name"}
+QUEUE = {"name": "$request.path.name", "queue": "$response.body#/name"}
+
+
+@router.post("", status_code=201, responses=created(
+    201, ReadWorkPool=("get", "/work_pools/{name}", POOL),
+    UpdateWorkPool=("patch", "/work_pools/{name}", POOL),
+    CreateWorkQueue=("post", "/work_pools/{name}/queues", POOL)))
 def create_work_pool(request: WorkPoolCreate, db: Database = Depends(get_db)) -> WorkPool:
     with db.begin() as conn:
         return store.create_work_pool(conn, request, utcnow()).masked()
 
 
-@router.get("")
-def list_work_pools(db: Database = Depends(get_db)) -> list[WorkPool]:
+@router.get("", responses=PAGE_RESPONSES)
+def list_work_pools(response: Response, page: PageQuery = Depends(page_query()),
+                    db: Database = Depends(get_db)) -> list[WorkPool]:
+    """Work pools by name, a page at a time."""
     with db.connect() as conn:
-        return [pool.masked() for pool in store.list_work_pools(conn)]
+        found = store.page_work_pools(conn, page.after, page.limit)
+    return [pool.masked() for pool in send_page(response, found)]
 
 
 @router.get("/{name}")
@@ -50,14 +65,19 @@ def update_work_pool(name: str, update: WorkPoolUpdate, db: Database = Depends(g
     return pool.masked()
 
 
-@router.get("/{name}/queues")
-def list_work_queues(name: str, db: Database = Depends(get_db)) -> list[WorkQueue]:
+@router.get("/{name}/queues", responses=PAGE_RESPONSES)
+def list_work_queues(name: str, response: Response, page: PageQuery = Depends(page_query()),
+                     db: Database = Depends(get_db)) -> list[WorkQueue]:
+    """The pool's queues in the order they are served (priority, then name)."""
     with db.connect() as conn:
         store.read_work_pool(conn, name)
-        return store.list_work_queues(conn, name)
+        return send_page(response, store.page_work_queues(conn, name, page.after, page.limit))
 
 
-@router.post("/{name}/queues", status_code=201)
+@router.post("/{name}/queues", status_code=201, responses=created(
+    201, ReadWorkQueue=("get", "/work_pools/{name}/queues/{queue}", QUEUE),
+    UpdateWorkQueue=("patch", "/work_pools/{name}/queues/{queue}", QUEUE),
+    DeleteWorkQueue=("delete", "/work_pools/{name}/queues/{queue}", QUEUE)))
 def create_work_queue(name: str, request: WorkQueueCreate,
                       db: Database = Depends(get_db)) -> WorkQueue:
     with db.begin() as conn:

@@ -19,11 +19,16 @@ SCHEDULE_ARGUMENT = typer.Argument(..., help="the schedule's id (or its first ch
 
 def schedule_rows(schedules: list[StoredSchedule]) -> list[dict]:
     return [{"id": s.id[:8], "slug": s.slug, "schedule": describe(s.schedule),
-             "active": s.active, "parameters": s.parameters or None} for s in schedules]
+             "active": s.active, "parameters": s.parameters or None, "error": s.error}
+            for s in schedules]
 
 
 def print_schedules(schedules: list[StoredSchedule]) -> None:
-    print_table(schedule_rows(schedules), ["id", "slug", "schedule", "active", "parameters"])
+    """The schedules; an `error` column (why the scheduler skips one) when any has one."""
+    columns = ["id", "slug", "schedule", "active", "parameters"]
+    if any(s.error for s in schedules):
+        columns.append("error")
+    print_table(schedule_rows(schedules), columns)
 
 
 @app.command("ls")

@@ -4,8 +4,9 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 
-from ..errors import FlowpoolError
+from ..errors import FieldError, FlowpoolError, InvalidInput
 from . import deployment, flow_run, scheduler, server, variable, work_pool, work_queue, worker
 from .deploy import deploy
 from .init import init
@@ -27,9 +28,19 @@ app.command("init")(init)
 def main() -> None:
     try:
         app()
+    except ValidationError as exc:  # a model built from options, refused before it is sent
+        typer.echo(f"Error: {_invalid_input(exc)}", err=True)
+        sys.exit(1)
     except FlowpoolError as exc:
         typer.echo(f"Error: {exc}", err=True)
         sys.exit(1)
+
+
+def _invalid_input(exc: ValidationError) -> InvalidInput:
+    return InvalidInput("invalid input", [
+        FieldError(".".join(str(p) for p in e["loc"]) or exc.title,
+                   str(e["ctx"]["error"]) if e["type"] == "value_error" else e["msg"])
+        for e in exc.errors()])
 
 
 if __name__ == "__main__":

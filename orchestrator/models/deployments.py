@@ -9,12 +9,13 @@ from pydantic import Field
 
 from ..masking import mask_secrets
 from ..schedules import DeploymentSchedule
-from .base import Model, Name
+from .base import (MAX_LIST_ITEMS, TAGS_FIELD, Count, Flag, JsonObject, Model, Name,
+                   PositiveCount, Seconds)
 
 
 CollisionStrategy = Literal["ENQUEUE", "CANCEL_NEW"]
 # one delay for every retry, or one per retry (the last repeats)
-RetryDelays = Annotated[float, Field(ge=0)] | list[Annotated[float, Field(ge=0)]]
+RetryDelays = Seconds | Annotated[list[Seconds], Field(max_length=MAX_LIST_ITEMS)]
 
 
 class DeploymentCreate(Model):
@@ -25,40 +26,44 @@ class DeploymentCreate(Model):
     entrypoint: str
     path: str | None = None
     description: str | None = None
-    version: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    parameter_schema: dict[str, Any] = Field(default_factory=dict)
-    enforce_parameter_schema: bool = True
+    version: Annotated[str, Field(max_length=100)] | None = None
+    tags: list[str] = TAGS_FIELD
+    parameters: JsonObject = Field(default_factory=dict)
+    parameter_schema: JsonObject = Field(default_factory=dict)
+    enforce_parameter_schema: Flag = True
     work_pool_name: Name
     work_queue_name: Name | None = None
-    job_variables: dict[str, Any] = Field(default_factory=dict)
+    job_variables: JsonObject = Field(default_factory=dict)
     pull_steps: list[dict[str, Any]] | None = None
-    concurrency_limit: int | None = Field(default=None, ge=1)
+    concurrency_limit: PositiveCount | None = None
     collision_strategy: CollisionStrategy = "ENQUEUE"
-    retries: int = Field(default=0, ge=0)
+    retries: Count = 0
     retry_delay_seconds: RetryDelays = 0.0
-    timeout_seconds: float | None = Field(default=None, gt=0)
-    # None keeps the deployment's schedules as they are (a redeploy without schedule flags
-    # leaves the ones made with `deployment schedule create`); a list, even [], replaces them.
-    schedules: list[DeploymentSchedule] | None = None
-    # None keeps the current value; a new deployment starts active.
-    paused: bool | None = None
+    timeout_seconds: Annotated[Seconds, Field(gt=0)] | None = None
+    # Left out (or null) keeps the deployment's schedules as they are (a redeploy without
+    # schedule flags leaves the ones made with `deployment schedule create`); a list, even
+    # [], replaces them.
+    schedules: Annotated[list[DeploymentSchedule], Field(max_length=MAX_LIST_ITEMS)] | None = None
+    # Null (or left out) keeps the current value; a new deployment starts active.
+    paused: Flag | None = None
 
 
 class StoredSchedule(DeploymentSchedule):
     """A schedule of a deployment as stored: its id names it in commands and in the
-    idempotency keys of the runs it creates, and survives redeploys."""
+    idempotency keys of the runs it creates, and survives redeploys. `error` says why the
+    scheduler skips it (a schedule an older version accepted and this one refuses, or one
+    that failed to give its times); it clears once the schedule works."""
 
     id: str
     created: datetime
     updated: datetime
+    error: str | None = None
 
 
 class ScheduleUpdate(Model):
     """What `deployment schedule pause|resume` changes."""
 
-    active: bool
+    active: Flag
 
 
 class Deployment(DeploymentCreate):

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from ..masking import mask_secrets
 from ..states import StateType
-from .base import Model, Name
+from .base import TAGS_FIELD, Flag, JsonObject, Model, Name, Timestamp
 from .deployments import Deployment
 from .json_values import FiniteJSON
 from .work_pools import WorkPool
@@ -18,12 +18,12 @@ from .work_pools import WorkPool
 class FlowRunCreate(Model):
     """A run of a deployment, as `flowpool deployment run` asks for it."""
 
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    job_variables: dict[str, Any] = Field(default_factory=dict)
+    parameters: JsonObject = Field(default_factory=dict)
+    job_variables: JsonObject = Field(default_factory=dict)
     work_queue_name: Name | None = None
-    scheduled_time: datetime | None = None
-    tags: list[str] = Field(default_factory=list)
-    name: str | None = None
+    scheduled_time: Timestamp | None = None
+    tags: list[str] = TAGS_FIELD
+    name: Annotated[str, Field(max_length=200)] | None = None
 
 
 class StateRecord(Model):
@@ -114,16 +114,16 @@ class StateProposal(Model):
     """A state a worker or engine proposes for a run, with the attempt's dispatch token."""
 
     type: StateType
-    name: str | None = None
+    name: Annotated[str, Field(max_length=50)] | None = None
     message: str | None = None
-    token: str | None = None
+    token: Annotated[str, Field(max_length=36)] | None = None
     result: FiniteJSON = None
-    result_is_repr: bool = False
+    result_is_repr: Flag = False
 
 
 class ClaimRequest(Model):
-    token: str
-    worker_name: str
+    token: Annotated[str, Field(max_length=36)]
+    worker_name: Annotated[str, Field(max_length=200)]
 
 
 class ClaimedRun(Model):

@@ -7,20 +7,19 @@ a hostile caller can grow the server's memory or database without limit.
 from __future__ import annotations
 
 from datetime import datetime
+from pydantic import Field
 
-from pydantic import AwareDatetime, Field
-
-from .base import Model
+from ..bounds import MAX_PAGE  # noqa: F401 - log lines per GET, as every listing
+from .base import Model, Timestamp
 
 MAX_LINE_BYTES = 64 * 1024  # a longer line is cut, with a note of how much was cut
 MAX_ENTRIES_PER_REQUEST = 1000
 MAX_REQUEST_BYTES = 1024 * 1024  # the JSON body of one POST of log lines
-MAX_PAGE = 1000  # log lines per GET
 MAX_LEVEL = 100  # logging's levels go to 50 (CRITICAL)
 
 
 class LogCreate(Model):
-    timestamp: AwareDatetime
+    timestamp: Timestamp
     level: int = Field(default=20, ge=0, le=MAX_LEVEL)
     message: str
     source: str = Field(default="engine", max_length=20)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..masking import mask_secrets
-from .base import Model, Name
+from .base import Count, Flag, JsonObject, Model, Name, Priority, unset_by_default
 
 WorkerType = Literal["process", "docker", "kubernetes"]
 DEFAULT_QUEUE = "default"
@@ -17,8 +17,8 @@ class WorkPoolCreate(Model):
     name: Name
     type: WorkerType
     description: str | None = None
-    base_job_template: dict[str, Any] | None = None
-    concurrency_limit: int | None = Field(default=None, ge=0)
+    base_job_template: JsonObject | None = None
+    concurrency_limit: Count | None = None
 
 
 class WorkPool(Model):
@@ -39,8 +39,8 @@ class WorkPool(Model):
 
 class WorkQueueCreate(Model):
     name: Name
-    priority: int = Field(default=1, ge=1)
-    concurrency_limit: int | None = Field(default=None, ge=0)
+    priority: Priority = 1
+    concurrency_limit: Count | None = None
     description: str | None = None
 
 
@@ -56,20 +56,22 @@ class WorkQueue(Model):
 
 
 class WorkPoolUpdate(Model):
-    """Fields to change; an explicit null clears the concurrency limit."""
+    """Fields to change (left out: unchanged); an explicit null clears the concurrency limit
+    or the description, and is refused where it means nothing (paused, base_job_template)."""
 
     description: str | None = None
-    base_job_template: dict[str, Any] | None = None
-    concurrency_limit: int | None = Field(default=None, ge=0)
-    paused: bool | None = None
+    base_job_template: JsonObject = Field(default=None, json_schema_extra=unset_by_default)
+    concurrency_limit: Count | None = None
+    paused: Flag = Field(default=None, json_schema_extra=unset_by_default)
 
 
 class WorkQueueUpdate(Model):
-    """Fields to change; an explicit null clears the concurrency limit."""
+    """Fields to change (left out: unchanged); an explicit null clears the concurrency limit
+    or the description, and is refused for priority and paused."""
 
-    priority: int | None = Field(default=None, ge=1)
-    concurrency_limit: int | None = Field(default=None, ge=0)
-    paused: bool | None = None
+    priority: Priority = Field(default=None, json_schema_extra=unset_by_default)
+    concurrency_limit: Count | None = None
+    paused: Flag = Field(default=None, json_schema_extra=unset_by_default)
     description: str | None = None
 
 

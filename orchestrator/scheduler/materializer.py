@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from ..models import Deployment, FlowRunCreate
 from ..models.deployments import StoredSchedule
-from ..schedules import run_parameters
+from ..schedules import check_stored, run_parameters
 from ..store import schedules as store
 from ..store.database import Database
 from ..store.flow_runs import new_run_values
@@ -79,21 +79,44 @@ def materialize(db: Database, now: datetime, lookahead: Lookahead = DEFAULT_LOOK
 def materialize_batch(conn: sa.Connection, deployment_ids: Sequence[str], now: datetime,
                       lookahead: Lookahead = DEFAULT_LOOKAHEAD) -> int:
     """One transaction's worth: read the deployments (skipping any paused meanwhile), what
-    their schedules have ahead, and insert the rest."""
+    their schedules have ahead, and insert the rest. A schedule that fails is skipped and
+    marked, so the others keep their runs."""
     found = store.read_schedulable(conn, deployment_ids)
     active = [(d, s) for d in found for s in d.schedules if s.active]
     existing = store.future_runs(conn, [s.id for _, s in active], now)
-    rows = [row for deployment, schedule in active
-            for row in scheduled_run_rows(deployment, schedule, now,
-                                          existing.get(schedule.id, NO_FUTURE_RUNS), lookahead)]
+    rows: list[dict[str, Any]] = []
+    errors: dict[str, str | None] = {}
+    for deployment, schedule in active:
+        try:
+            rows += scheduled_run_rows(deployment, schedule, now,
+                                       existing.get(schedule.id, NO_FUTURE_RUNS), lookahead)
+            error = None
+        except Exception as exc:  # noqa: BLE001 - one bad schedule must not stop the others
+            error = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        if error != schedule.error:
+            errors[schedule.id] = error
+            _log_finding(deployment, schedule, error)
+    store.set_schedule_errors(conn, errors)
     return store.insert_runs_once(conn, rows)
+
+
+def _log_finding(deployment: Deployment, schedule: StoredSchedule, error: str | None) -> None:
+    # Logged when the finding changes, not on every pass: it is kept on the schedule row.
+    if error:
+        log.error("skipping schedule %s of deployment %s: %s", schedule.id,
+                  deployment.full_name, error)
+    else:
+        log.info("schedule %s of deployment %s creates runs again", schedule.id,
+                 deployment.full_name)
 
 
 def scheduled_run_rows(deployment: Deployment, schedule: StoredSchedule, now: datetime,
                        existing: FutureRuns = NO_FUTURE_RUNS,
                        lookahead: Lookahead = DEFAULT_LOOKAHEAD) -> list[dict[str, Any]]:
     """The rows to offer the idempotent insert for one schedule: each run made the way a
-    triggered run is (new_run_values), with the schedule's parameters over the deployment's."""
+    triggered run is (new_run_values), with the schedule's parameters over the deployment's.
+    ValueError for a stored schedule that today's bounds refuse."""
+    check_stored(schedule)
     times = times_not_yet_created(times_to_create(schedule, now, existing, lookahead), existing)
     parameters = run_parameters(deployment.parameters, schedule)
     return [{**new_run_values(deployment, deployment.work_queue_name,

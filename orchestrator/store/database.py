@@ -52,6 +52,8 @@ class Database:
         with self.engine.begin() as conn:
             for table, column in _missing_columns(conn):
                 _add_column(conn, table, column)
+            for table, column in _narrow_columns(conn):
+                _widen_column(conn, table, column)
         if self.is_sqlite:
             rebuild_json_columns(self.engine)
         with self.engine.begin() as conn:
@@ -113,6 +115,29 @@ def _add_column(conn: sa.Connection, table: sa.Table, column: sa.Column) -> None
     default = column.default.arg if column.default is not None and column.default.is_scalar else None
     clause = f" DEFAULT {_literal(default)}" if default is not None else ""
     conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {type_sql}{clause}')
+
+
+def _narrow_columns(conn: sa.Connection) -> list[tuple[sa.Table, sa.Column]]:
+    """PostgreSQL columns made 32-bit by an older version that are 64-bit now."""
+    if conn.dialect.name != "postgresql":
+        return []
+    inspector = sa.inspect(conn)
+    narrow = []
+    for table in metadata.sorted_tables:
+        present = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+        narrow += [(table, c) for c in table.columns
+                   if isinstance(c.type.dialect_impl(conn.dialect), sa.BigInteger)
+                   and type(present.get(c.name)) is sa.INTEGER]
+    return narrow
+
+
+def _widen_column(conn: sa.Connection, table: sa.Table, column: sa.Column) -> None:
+    """Make a column (and the sequence that numbers it, if any) 64-bit."""
+    conn.exec_driver_sql(f"ALTER TABLE {table.name} ALTER COLUMN {column.name} TYPE BIGINT")
+    sequence = conn.exec_driver_sql(
+        f"SELECT pg_get_serial_sequence('{table.name}', '{column.name}')").scalar()
+    if sequence:
+        conn.exec_driver_sql(f"ALTER SEQUENCE {sequence} AS BIGINT")
 
 
 def _literal(value) -> str:

@@ -9,7 +9,10 @@ from ..errors import FieldError, NotFound
 from ..models import DEFAULT_QUEUE, Deployment, DeploymentCreate, new_id
 from .schedules import (check_schedules_can_run, check_unique_slugs, delete_future_runs,
                         read_schedules, replace_schedules, run_definition)
+from .pages import Order, Page, fetch_page
 from .tables import deployments
+
+DEPLOYMENT_ORDER = Order((deployments.c.flow_name, deployments.c.name))
 
 
 def upsert_deployment(conn: sa.Connection, request: DeploymentCreate, now: datetime) -> Deployment:
@@ -65,6 +68,16 @@ def list_deployments(conn: sa.Connection, work_pool_name: str | None = None) -> 
         query = query.where(deployments.c.work_pool_name == work_pool_name)
     return _with_schedules(conn, [Deployment.model_validate(dict(row))
                                   for row in conn.execute(query).mappings()])
+
+
+def page_deployments(conn: sa.Connection, work_pool_name: str | None, cursor: str | None,
+                     limit: int) -> Page[Deployment]:
+    query = sa.select(deployments)
+    if work_pool_name:
+        query = query.where(deployments.c.work_pool_name == work_pool_name)
+    page = fetch_page(conn, query, DEPLOYMENT_ORDER, cursor, limit,
+                      lambda row: Deployment.model_validate(dict(row)))
+    return Page(_with_schedules(conn, page.items), page.cursor)
 
 
 def _with_schedules(conn: sa.Connection, found: list[Deployment]) -> list[Deployment]:

@@ -17,10 +17,12 @@ from ..models import (Deployment, FlowRun, FlowRunCreate, FlowRunDetail, StatePr
 from ..parameters import validate_against_schema
 from ..states import (DEFAULT_NAMES, FINAL_STATES, Origin, StateType, decide, retry_delay_s,
                       should_retry)
+from .pages import Order, Page, fetch_page
 from .tables import flow_run_states, flow_runs
 from .work_pools import read_work_queue
 
 RESULT_REPR_LIMIT = 2000
+RUN_ORDER = Order((flow_runs.c.created, flow_runs.c.id), descending=True)  # newest first
 
 
 def create_flow_run(conn: sa.Connection, deployment: Deployment, pool: WorkPool,
@@ -94,14 +96,21 @@ def read_state_history(conn: sa.Connection, run_id: str) -> list[StateRecord]:
 def list_flow_runs(conn: sa.Connection, state: StateType | None = None,
                    deployment_id: str | None = None, work_pool_name: str | None = None,
                    limit: int = 100) -> list[FlowRun]:
-    query = sa.select(flow_runs).order_by(flow_runs.c.created.desc()).limit(limit)
+    return page_flow_runs(conn, state, deployment_id, work_pool_name, None, limit).items
+
+
+def page_flow_runs(conn: sa.Connection, state: StateType | None, deployment_id: str | None,
+                   work_pool_name: str | None, cursor: str | None, limit: int) -> Page[FlowRun]:
+    """Runs, newest first."""
+    query = sa.select(flow_runs)
     if state:
         query = query.where(flow_runs.c.state_type == state.value)
     if deployment_id:
         query = query.where(flow_runs.c.deployment_id == deployment_id)
     if work_pool_name:
         query = query.where(flow_runs.c.work_pool_name == work_pool_name)
-    return [FlowRun.model_validate(dict(row)) for row in conn.execute(query).mappings()]
+    return fetch_page(conn, query, RUN_ORDER, cursor, limit,
+                      lambda row: FlowRun.model_validate(dict(row)))
 
 
 def set_state(conn: sa.Connection, run_id: str, proposal: StateProposal, origin: Origin,

@@ -20,7 +20,7 @@ from ..errors import AlreadyExists, FieldError, InvalidInput, NotFound
 from ..models import Deployment, FlowRun, new_id
 from ..models.deployments import StoredSchedule
 from ..scheduler.materialize import FutureRuns
-from ..schedules import DeploymentSchedule, check_schedule_parameters
+from ..schedules import STORED, DeploymentSchedule, check_schedule_parameters
 from ..states import StateType
 from .flow_runs import initial_state_record
 from .tables import deployment_schedules, deployments, flow_run_states, flow_runs
@@ -46,9 +46,10 @@ def read_schedules(conn: sa.Connection,
 
 
 def _stored(row: Any) -> StoredSchedule:
-    return StoredSchedule(id=row["id"], schedule=row["schedule"], active=row["active"],
-                          parameters=row["parameters"], slug=row["slug"],
-                          created=row["created"], updated=row["updated"])
+    return StoredSchedule.model_validate(dict(
+        id=row["id"], schedule=row["schedule"], active=row["active"],
+        parameters=row["parameters"], slug=row["slug"], created=row["created"],
+        updated=row["updated"], error=row["error"]), context=STORED)
 
 
 def find_schedule(deployment: Deployment, ref: str) -> StoredSchedule:
@@ -206,6 +207,14 @@ def set_deployment_paused(conn: sa.Connection, deployment: Deployment, paused: b
 def _touch_deployment(conn: sa.Connection, deployment_id: str, now: datetime) -> None:
     conn.execute(deployments.update().where(deployments.c.id == deployment_id)
                  .values(updated=now))
+
+
+def set_schedule_errors(conn: sa.Connection, errors: dict[str, str | None]) -> None:
+    """Record why the scheduler skips each schedule (None: it works again). Leaves `updated`
+    alone: this is the scheduler's finding, not a change of the schedule."""
+    for schedule_id, error in errors.items():
+        conn.execute(deployment_schedules.update()
+                     .where(deployment_schedules.c.id == schedule_id).values(error=error))
 
 
 # --- future runs --------------------------------------------------------------------------------

@@ -125,6 +125,7 @@ deployment_schedules = sa.Table(
     sa.Column("parameters", JSONValue, nullable=False),
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("updated", UTCDateTime, nullable=False),
+    sa.Column("error", sa.Text),  # why the scheduler skips it; written by the scheduler only
     sa.UniqueConstraint("deployment_id", "slug", name="uq_deployment_schedule_slug"),
 )
 
@@ -176,9 +177,13 @@ sa.Index("ix_flow_runs_created", flow_runs.c.created)
 sa.Index("ix_flow_runs_schedule_state", flow_runs.c.schedule_id, flow_runs.c.state_type,
          flow_runs.c.scheduled_time)
 
+# A counter that outgrows 2^31 over a server's life: 64-bit on PostgreSQL (SQLite's INTEGER
+# primary key is 64-bit already, and must stay INTEGER to count by itself).
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 flow_run_states = sa.Table(
     "flow_run_states", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("flow_run_id", sa.String(36), sa.ForeignKey("flow_runs.id", ondelete="CASCADE"),
               nullable=False, index=True),
     sa.Column("type", sa.String(16), nullable=False),

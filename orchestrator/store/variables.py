@@ -9,7 +9,10 @@ import sqlalchemy as sa
 from ..errors import FieldError, NotFound
 from ..models import new_id
 from ..models.variables import Variable
+from .pages import Order, Page, fetch_page
 from .tables import variables
+
+VARIABLE_ORDER = Order((variables.c.name,))
 
 
 def set_variable(conn: sa.Connection, name: str, value: Any,
@@ -39,6 +42,11 @@ def read_variable(conn: sa.Connection, name: str) -> Variable:
 def list_variables(conn: sa.Connection) -> list[Variable]:
     rows = conn.execute(sa.select(variables).order_by(variables.c.name)).mappings()
     return [Variable.model_validate(dict(row)) for row in rows]
+
+
+def page_variables(conn: sa.Connection, cursor: str | None, limit: int) -> Page[Variable]:
+    return fetch_page(conn, sa.select(variables), VARIABLE_ORDER, cursor, limit,
+                      lambda row: Variable.model_validate(dict(row)))
 
 
 def delete_variable(conn: sa.Connection, name: str) -> Variable:

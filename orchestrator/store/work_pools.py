@@ -11,7 +11,11 @@ from ..models import (DEFAULT_QUEUE, LimitUsage, SlotHolder, WorkPool, WorkPoolC
                       WorkPoolDetail, WorkPoolUpdate, WorkQueue, WorkQueueCreate,
                       WorkQueueDetail, WorkQueueUpdate, new_id)
 from ..states import FINAL_STATES, SLOT_HOLDING_STATES, StateType
+from .pages import Order, Page, fetch_page
 from .tables import deployments, flow_runs, work_pools, work_queues
+
+POOL_ORDER = Order((work_pools.c.name,))
+QUEUE_ORDER = Order((work_queues.c.priority, work_queues.c.name))  # the order they are served
 
 
 def create_work_pool(conn: sa.Connection, request: WorkPoolCreate, now: datetime) -> WorkPool:
@@ -44,6 +48,11 @@ def list_work_pools(conn: sa.Connection) -> list[WorkPool]:
     return [WorkPool.model_validate(dict(row)) for row in rows]
 
 
+def page_work_pools(conn: sa.Connection, cursor: str | None, limit: int) -> Page[WorkPool]:
+    return fetch_page(conn, sa.select(work_pools), POOL_ORDER, cursor, limit,
+                      lambda row: WorkPool.model_validate(dict(row)))
+
+
 def list_work_pool_names(conn: sa.Connection) -> list[str]:
     return list(conn.execute(sa.select(work_pools.c.name).order_by(work_pools.c.name)).scalars())
 
@@ -67,6 +76,13 @@ def list_work_queues(conn: sa.Connection, pool_name: str) -> list[WorkQueue]:
     query = (sa.select(work_queues).where(work_queues.c.work_pool_name == pool_name)
              .order_by(work_queues.c.priority, work_queues.c.name))
     return [WorkQueue.model_validate(dict(row)) for row in conn.execute(query).mappings()]
+
+
+def page_work_queues(conn: sa.Connection, pool_name: str, cursor: str | None,
+                     limit: int) -> Page[WorkQueue]:
+    query = sa.select(work_queues).where(work_queues.c.work_pool_name == pool_name)
+    return fetch_page(conn, query, QUEUE_ORDER, cursor, limit,
+                      lambda row: WorkQueue.model_validate(dict(row)))
 
 
 def read_work_queue(conn: sa.Connection, pool_name: str, name: str) -> WorkQueue:

@@ -1,0 +1,88 @@
+"""The live API against its own OpenAPI document: schemathesis generates valid and invalid
+requests for every operation (with the API key, as a real client sends it) and runs all of
+its checks on the answers: no server error, every status and body as documented, invalid
+input refused, a wrong method answered 405 with Allow, created objects reachable.
+
+One deliberate setting: a 422 is accepted for schema-valid input. It is the documented
+answer for what a JSON schema cannot say (a cursor the server did not issue, cron syntax, a
+base job template's sections, timestamps outside 1900..2200, NUL characters), and
+tests/test_api_inputs.py checks that each such 422 names its field."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from orchestrator.client import FlowpoolClient
+from orchestrator.devstack import LocalStack
+from orchestrator.models import DeploymentCreate, FlowRunCreate, WorkPoolCreate
+
+pytestmark = pytest.mark.integration
+
+API_KEY = "conformance-key"
+EXAMPLES_PER_OPERATION = 25  # about half a minute on two cores
+SEED = 20_260_101  # the same cases on every run; change it to explore others
+POOL, FLOW, DEPLOYMENT = "fuzz-pool", "fuzz-flow", "fuzz-deployment"
+
+
+@pytest.fixture(scope="module")
+def keyed_stack(tmp_path_factory):
+    stack = LocalStack(tmp_path_factory.mktemp("conformance"),
+                       extra_env={"FLOWPOOL_API_KEY": API_KEY})
+    stack.start_redis()
+    stack.start_server()
+    yield stack
+    stack.stop()
+
+
+def seed_objects(stack: LocalStack) -> dict[str, str]:
+    """A pool, a deployment and a run, so operations on existing objects get past their 404."""
+    with FlowpoolClient(stack.api_url, api_key=API_KEY) as api:
+        api.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
+        deployment = api.upsert_deployment(DeploymentCreate(
+            flow_name=FLOW, name=DEPLOYMENT, entrypoint="flows.py:f", work_pool_name=POOL))
+        run = api.create_flow_run(f"{FLOW}/{DEPLOYMENT}", FlowRunCreate())
+    return {"deployment_id": deployment.id, "run_id": run.id}
+
+
+def config(ids: dict[str, str]) -> str:
+    """schemathesis.toml: the 422 setting above, and the seeded objects' names and ids as the
+    path parameters of the operations on existing objects."""
+    operations = [
+        (r"^/api/work_pools/\{name\}", {"name": POOL, "queue": "default"}),
+        (r"^/api/deployments/name/", {"flow_name": FLOW, "name": DEPLOYMENT}),
+        (r"^/api/deployments/\{deployment_id\}$", {"deployment_id": ids["deployment_id"]}),
+        (r"^/api/flow_runs/\{run_id\}", {"run_id": ids["run_id"]}),
+    ]
+    lines = ["[checks.positive_data_acceptance]",
+             'expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]']
+    for pattern, parameters in operations:
+        lines += ["", "[[operations]]", f"include-path-regex = {json.dumps(pattern)}",
+                  "parameters = { " + ", ".join(f'"path.{k}" = {json.dumps(v)}'
+                                                for k, v in parameters.items()) + " }"]
+    return "\n".join(lines) + "\n"
+
+
+def test_every_operation_answers_as_its_openapi_document_says(keyed_stack, tmp_path):
+    (tmp_path / "schemathesis.toml").write_text(config(seed_objects(keyed_stack)))
+    report = tmp_path / "report.json"
+    origin = keyed_stack.api_url.removesuffix("/api")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "schemathesis.cli", "--config-file",
+         str(tmp_path / "schemathesis.toml"), "run", f"{origin}/openapi.json",
+         "--checks", "all", "--header", f"Authorization: Bearer {API_KEY}",
+         "--max-examples", str(EXAMPLES_PER_OPERATION), "--seed", str(SEED), "--workers", "1",
+         "--report", "json", "--report-json-path", str(report)],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+
+    summary = json.loads(report.read_text())
+    figures = (f"{summary['operations']['tested']} operations,"
+               f" {summary['test_cases']['generated']} cases,"
+               f" {len(summary['failures'])} failures, {len(summary['errors'])} errors")
+    print(f"schemathesis: {figures}")
+    assert result.returncode == 0, f"{figures}\n{result.stdout[-20000:]}\n{result.stderr[-3000:]}"
+    assert summary["operations"]["tested"] == summary["operations"]["total"] > 30
+    assert summary["failures"] == [] and summary["errors"] == []
