@@ -26,6 +26,14 @@ from .models.variables import Variable, VariableValue
 from .schedules import STORED, DeploymentSchedule
 
 RETRIED_STATUSES = {502, 503, 504}
+
+
+def _explains_itself(response: httpx.Response) -> bool:
+    """A flowpool error body (a proxy's 502 page is not one)."""
+    try:
+        return "detail" in response.json()
+    except ValueError:
+        return False
 ERRORS_BY_STATUS = {401: Unauthorized, 404: NotFound, 409: StateRejected, 413: TooLarge,
                     422: InvalidInput}
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
@@ -84,7 +92,7 @@ class FlowpoolClient:
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         deadline = time.monotonic() + self.retry_for_s
-        delay = 0.1
+        delay, response = 0.1, None
         while True:
             try:
                 response = self._http.request(method, path, **kwargs)
@@ -94,6 +102,8 @@ class FlowpoolClient:
             except httpx.TransportError as exc:
                 failure = f"{type(exc).__name__}: {exc}"
             if time.monotonic() + delay > deadline:
+                if response is not None and _explains_itself(response):
+                    return response  # the API answered, and says what is unavailable
                 raise ApiUnavailable(
                     f"cannot reach the flowpool API at {self.api_url} ({failure}); start it with"
                     " `flowpool server start`, or point FLOWPOOL_API_URL at it")

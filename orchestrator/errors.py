@@ -80,6 +80,12 @@ class StepFailed(FlowpoolError):
     status_code = 422
 
 
+class BrokerUnavailable(FlowpoolError):
+    """The broker's Redis does not answer, so what only it knows cannot be told now."""
+
+    status_code = 503
+
+
 class ApiUnavailable(FlowpoolError):
     """The flowpool API cannot be reached."""
 

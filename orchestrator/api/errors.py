@@ -39,6 +39,7 @@ _STATUS_TEXT = {
 }
 ERROR_RESPONSES = {code: {"model": ErrorBody, "description": text}
                    for code, text in _STATUS_TEXT.items()}
+BROKER_DOWN = {503: {"model": ErrorBody, "description": "The broker's Redis does not answer."}}
 
 
 def error_body(message: str, errors: list[dict]) -> dict:

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, Response
 
+from ..errors import BrokerUnavailable, FieldError
 from ..leases import read_worker_beats
 from ..masking import restore_masked
 from ..models import (WorkPool, WorkPoolCreate, WorkPoolDetail, WorkPoolUpdate, WorkQueue,
@@ -15,7 +16,7 @@ from ..store.database import Database
 from ..wakeup import Doorbell
 from .checks import CheckedRoute
 from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
-from .errors import ERROR_RESPONSES
+from .errors import BROKER_DOWN, ERROR_RESPONSES
 from .links import created
 from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 
@@ -112,7 +113,7 @@ def delete_work_queue(name: str, queue: str, db: Database = Depends(get_db)) -> 
         store.delete_work_queue(conn, name, queue)
 
 
-@router.get("/{name}/workers")
+@router.get("/{name}/workers", responses=BROKER_DOWN)
 def list_workers(name: str, db: Database = Depends(get_db), redis=Depends(get_redis)) -> list[WorkerStatus]:
     """The pool's workers, ONLINE while their heartbeat is fresh, with the runs they hold."""
     from config.settings import get_settings
@@ -120,7 +121,7 @@ def list_workers(name: str, db: Database = Depends(get_db), redis=Depends(get_re
     with db.connect() as conn:
         store.read_work_pool(conn, name)
         holders = store.runs_by_worker(conn, name)
-    beats = read_worker_beats(redis, name) if redis is not None else []
+    beats = _worker_beats(redis, name)
     offline_after_s = get_settings().worker_offline_after_s
     now = time.time()
     return [WorkerStatus(
@@ -128,3 +129,15 @@ def list_workers(name: str, db: Database = Depends(get_db), redis=Depends(get_re
         limit=b.limit, work_queues=b.work_queues, hostname=b.hostname, pid=b.pid,
         last_seen=datetime.fromtimestamp(b.last_seen, timezone.utc),
         runs=holders.get(b.name, [])) for b in beats]
+
+
+def _worker_beats(redis, pool: str) -> list:
+    if redis is None:
+        return []
+    try:
+        return read_worker_beats(redis, pool)
+    except Exception as exc:  # redis-py's connection and timeout errors
+        raise BrokerUnavailable(f"the broker does not answer ({type(exc).__name__}): the"
+                                " workers' status is unknown until it is back", [FieldError(
+                                    "broker", "see `flowpool server start`'s log; the bundled"
+                                    " Redis is restarted by the server")]) from None

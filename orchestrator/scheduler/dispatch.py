@@ -142,11 +142,17 @@ def _propose(conn: sa.Connection, run_id: str, proposal: StateProposal,
         return None
 
 
-def next_due_time(conn: sa.Connection, now: datetime) -> datetime | None:
-    """When the earliest run scheduled in the future falls due (blocked runs wait for the doorbell)."""
-    query = sa.select(sa.func.min(flow_runs.c.scheduled_time)).where(
-        flow_runs.c.state_type == StateType.SCHEDULED.value, flow_runs.c.scheduled_time > now)
-    return conn.execute(query).scalar()
+def next_due_time(conn: sa.Connection, now: datetime, claim_timeout_s: float) -> datetime | None:
+    """When the next thing falls due: the earliest run scheduled in the future, or the earliest
+    claim deadline of a PENDING run (its message may be lost: nothing else rings for that).
+    Runs blocked by a limit or a pause wait for the doorbell."""
+    scheduled = conn.execute(sa.select(sa.func.min(flow_runs.c.scheduled_time)).where(
+        flow_runs.c.state_type == StateType.SCHEDULED.value,
+        flow_runs.c.scheduled_time > now)).scalar()
+    pending = conn.execute(sa.select(sa.func.min(flow_runs.c.state_changed)).where(
+        flow_runs.c.state_type == StateType.PENDING.value)).scalar()
+    claim_deadline = pending + timedelta(seconds=claim_timeout_s) if pending else None
+    return min((t for t in (scheduled, claim_deadline) if t is not None), default=None)
 
 
 def _lock_dispatch(conn: sa.Connection) -> None:

@@ -58,7 +58,7 @@ class Scheduler:
         if materialized and materialized.created:
             return 0.0  # a new run may be due already: look again at once
         with self.db.connect() as conn:
-            due = next_due_time(conn, now)
+            due = next_due_time(conn, now, self.settings.claim_timeout_s)
         wait = self.settings.dispatch_interval_s
         if due is not None:
             wait = min(wait, max((due - now).total_seconds(), 0.0))

@@ -108,6 +108,7 @@ def test_while_redis_is_down_health_is_503_and_waiting_runs_say_broker_unreachab
             httpx.get(f"{stack.api_url}/health", timeout=5)), 10, "/api/health to say down")
         reasons = {r: api.read_flow_run(r).waiting_reason for r in (pending, scheduled)}
         listed = stack.cli("flow-run", "ls", check=True).stdout
+        workers = stack.cli("worker", "ls", "--pool", "locked", timeout_s=30)
 
         stack.redis = EmbeddedRedis(data_dir, port).start()
     finally:
@@ -120,6 +121,8 @@ def test_while_redis_is_down_health_is_503_and_waiting_runs_say_broker_unreachab
                            "broker": "down"}
     assert {r.code for r in reasons.values()} == {WaitingCode.BROKER_UNREACHABLE}
     assert "broker_unreachable" in listed
+    assert workers.returncode == 1 and "Traceback" not in workers.stderr
+    assert "the broker does not answer" in workers.stderr
     assert httpx.get(f"{stack.api_url}/health", timeout=5).json()["broker"] == "ok"
     assert [r.state_type for r in finished] == [StateType.COMPLETED] * 2
     assert all(r.attempt == 1 for r in finished)
