@@ -11,7 +11,7 @@ from ..broker import BrokerProbe, redis_client
 from ..store.database import Database
 from ..wakeup import Doorbell
 from . import deployments, flow_runs, logs, schedules, variables, work_pools
-from .auth import ApiKeyGuard
+from .auth import ApiKeyGuard, document_api_key
 from .body_limit import BodyLimit
 from .errors import install_error_handlers
 
@@ -59,5 +59,7 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None,
     app.include_router(api)
     install_error_handlers(app)
     app.add_middleware(ApiKeyGuard, api_key=api_key)
+    if api_key:
+        document_api_key(app)
     return app
 

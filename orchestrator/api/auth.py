@@ -19,6 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import run_credentials
 
 OPEN_PATHS = frozenset({"/api/health"})
+UNAUTHORIZED_RESPONSE = {"description": "The API key is missing or wrong.", "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
 UNAUTHORIZED_BODY = json.dumps({
     "detail": "the API key is missing or wrong",
     "errors": [{"field": "FLOWPOOL_API_KEY",
@@ -60,3 +62,24 @@ async def _refuse(send: Send) -> None:
         (b"www-authenticate", b"Bearer"),
     ]})
     await send({"type": "http.response.body", "body": UNAUTHORIZED_BODY})
+
+
+def document_api_key(app) -> None:
+    """Say in the OpenAPI document what the guard enforces: a bearer key on every operation
+    but the open ones, and the 401 that answers its absence."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {}).setdefault("securitySchemes", {})["apiKey"] = {
+                "type": "http", "scheme": "bearer", "description": "FLOWPOOL_API_KEY"}
+            for path, operations in schema["paths"].items():
+                if path not in OPEN_PATHS:
+                    for operation in operations.values():
+                        operation["security"] = [{"apiKey": []}]
+                        operation["responses"].setdefault("401", UNAUTHORIZED_RESPONSE)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi

@@ -29,7 +29,8 @@ def _whole_number(value: Any) -> Any:
     raise ValueError("give a whole number, e.g. 3")
 
 
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT), BeforeValidator(_whole_number)]
+WHOLE_NUMBER = BeforeValidator(_whole_number)
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT), WHOLE_NUMBER]
 PositiveCount = Annotated[int, Field(ge=1, le=MAX_COUNT), BeforeValidator(_whole_number)]
 Priority = PositiveCount
 Seconds = Annotated[float, Strict(), Field(ge=0, le=MAX_DURATION_S, allow_inf_nan=False)]

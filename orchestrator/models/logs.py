@@ -7,10 +7,11 @@ a hostile caller can grow the server's memory or database without limit.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from pydantic import Field
 
 from ..bounds import MAX_PAGE  # noqa: F401 - log lines per GET, as every listing
-from .base import Model, Timestamp
+from .base import WHOLE_NUMBER, Model, Timestamp
 
 MAX_LINE_BYTES = 64 * 1024  # a longer line is cut, with a note of how much was cut
 MAX_ENTRIES_PER_REQUEST = 1000
@@ -20,7 +21,7 @@ MAX_LEVEL = 100  # logging's levels go to 50 (CRITICAL)
 
 class LogCreate(Model):
     timestamp: Timestamp
-    level: int = Field(default=20, ge=0, le=MAX_LEVEL)
+    level: Annotated[int, Field(ge=0, le=MAX_LEVEL), WHOLE_NUMBER] = 20
     message: str
     source: str = Field(default="engine", max_length=20)
 
@@ -36,8 +37,8 @@ class Log(LogCreate):
 class LogsDropped(Model):
     """Lines an engine did not ship because the run's budget was spent: counted, not sent."""
 
-    lines: int = Field(ge=0, le=10**12)
-    bytes: int = Field(ge=0, le=10**15)
+    lines: Annotated[int, Field(ge=0, le=10**12), WHOLE_NUMBER]
+    bytes: Annotated[int, Field(ge=0, le=10**15), WHOLE_NUMBER]
 
 
 class LogBudget(Model):
