@@ -1,8 +1,8 @@
 """Routes for a flow run's log lines: shipped in bounded batches, kept within the run's log
 budget (FLOWPOOL_RUN_LOG_LIMIT), read in pages.
 
-A batch is read with a byte limit before any of it is parsed, so a huge request costs the
-server at most MAX_REQUEST_BYTES of memory. Pages: `?after=CURSOR&limit=N` returns the lines
+A batch is read with a byte limit (FLOWPOOL_MAX_REQUEST_BYTES, see body_limit) before any of
+it is parsed, so a huge request costs the server at most that much memory. Pages: `?after=CURSOR&limit=N` returns the lines
 after CURSOR (a line's id) in order; the next page is `after=` the last line's id, and a full
 page carries a `Link: <...>; rel="next"` header to it. The body stays a JSON list.
 """
@@ -16,10 +16,9 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from config.settings import get_settings
 
-from ..errors import FieldError, TooLarge
 from ..masking import mask_text
 from ..models import Log, LogCreate
-from ..models.logs import (MAX_ENTRIES_PER_REQUEST, MAX_PAGE, MAX_REQUEST_BYTES, LogBudget,
+from ..models.logs import (MAX_ENTRIES_PER_REQUEST, MAX_PAGE, LogBudget,
                            LogsDropped)
 from ..store import flow_runs as runs_store
 from ..store import logs as store
@@ -39,28 +38,14 @@ def run_log_limit() -> int:
     return get_settings().run_log_limit
 
 
-async def bounded_body(request: Request) -> bytes:
-    """The request body, refused with 413 as soon as it exceeds MAX_REQUEST_BYTES."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
-        raise _too_large()
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_REQUEST_BYTES:
-            raise _too_large()
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large() -> TooLarge:
-    return TooLarge(f"a batch of log lines is at most {MAX_REQUEST_BYTES} bytes of JSON", [
-        FieldError("body", f"send at most {MAX_ENTRIES_PER_REQUEST} lines and "
-                           f"{MAX_REQUEST_BYTES} bytes per request")])
+async def raw_body(request: Request) -> bytes:
+    """The request body, unparsed: BodyLimit has already refused (413) one over
+    FLOWPOOL_MAX_REQUEST_BYTES, and the batch is parsed in one go below."""
+    return await request.body()
 
 
 @router.post("/{run_id}/logs", status_code=201, openapi_extra=BATCH_SCHEMA)
-def create_logs(run_id: str, body: bytes = Depends(bounded_body),
+def create_logs(run_id: str, body: bytes = Depends(raw_body),
                 limit_bytes: int = Depends(run_log_limit),
                 db: Database = Depends(get_db)) -> LogBudget:
     """Store a batch of lines within the run's budget; the answer says what was dropped and

@@ -132,7 +132,7 @@ def test_out_of_bounds_pages_are_refused(budget_stack, chatty_run, params):
     answer = httpx.get(f"{budget_stack.api_url}/flow_runs/{run['id']}/logs", params=params)
 
     assert answer.status_code == 422
-    assert answer.json()["errors"][0]["field"] in ("query.limit", "query.after")
+    assert answer.json()["errors"][0]["field"] in ("limit", "after")
 
 
 def test_batches_out_of_bounds_are_refused_and_big_ones_before_they_are_read(budget_stack,
@@ -146,12 +146,12 @@ def test_batches_out_of_bounds_are_refused_and_big_ones_before_they_are_read(bud
     refused = {name: httpx.post(url, **request) for name, request in {
         "too many": {"json": [entry] * 1001},
         "not json": {"content": b"[{", "headers": {"Content-Type": "application/json"}},
-        "naive time": {"json": [{**entry, "timestamp": "2024-01-01T00:00:00"}]},
         "level": {"json": [{**entry, "level": 10**9}]},
         "source": {"json": [{**entry, "source": "s" * 21}]},
     }.items()}
 
-    assert too_big.status_code == 413 and "at most 1048576 bytes" in too_big.json()["detail"]
+    assert too_big.status_code == 413
+    assert "at most 1048576 bytes" in too_big.json()["errors"][0]["message"]
     assert {name: answer.status_code for name, answer in refused.items()} == dict.fromkeys(
         refused, 422)
     assert refused["level"].json()["errors"][0]["field"] == "0.level"
