@@ -68,6 +68,7 @@ def test_the_container_gets_the_run_id_token_and_api_url_for_the_engine(
 
     assert handle.wait() == 0
     assert handle.output_tail() == [f"FLOWPOOL_API_URL={worker_context.api_url}",
+                                    f"FLOWPOOL_RUN_ATTEMPT={claimed.flow_run.attempt}",
                                     f"FLOWPOOL_RUN_ID={claimed.flow_run.id}",
                                     "FLOWPOOL_RUN_TOKEN=the-token"]
 
