@@ -2,7 +2,8 @@
 
 Each hook runs once, when its run enters the matching final state, with (flow, flow_run,
 state) or (task, task_run, state). A hook that raises is logged in the run's logs and does
-not change the run's state: the run is over, and its other hooks still run.
+not change the run's state: the run is over, and its other hooks still run. An async hook
+is run to its end before the run's caller goes on.
 """
 from __future__ import annotations
 
@@ -23,18 +24,6 @@ def run_hooks(hooks: Iterable[Hook], args: tuple, logger: logging.LoggerAdapter,
             result = hook(*args)
             if inspect.isawaitable(result):
                 run_coroutine(result)
-        except Exception:  # noqa: BLE001 - a hook cannot fail a finished run
-            logger.exception("Hook %r failed", _name(hook))
-
-
-async def run_hooks_async(hooks: Iterable[Hook], args: tuple, logger: logging.LoggerAdapter,
-                          state_name: str) -> None:
-    for hook in hooks:
-        logger.info("Running hook %r in response to entering state %r", _name(hook), state_name)
-        try:
-            result = hook(*args)
-            if inspect.isawaitable(result):
-                await result
         except Exception:  # noqa: BLE001 - a hook cannot fail a finished run
             logger.exception("Hook %r failed", _name(hook))
 

@@ -9,7 +9,8 @@ Reports are snapshots keyed by a client-made id (uuid4 strings): a run's later s
 replaces its earlier one, so the SDK hands them over in batches, never one call per task:
 the buffer (orchestrator/report_buffer.py) keeps only the latest snapshot of each run and
 calls `send` when a batch is full, every `flush_interval_s`, and when the root run ends.
-Times are epoch seconds (`time.time()`).
+Times are epoch seconds (`time.time()`). A reporter may also have a `console` attribute (a
+text stream): run-logger lines are then written there as they happen, for people watching.
 """
 from __future__ import annotations
 

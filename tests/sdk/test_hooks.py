@@ -66,6 +66,28 @@ def test_a_failing_hook_is_logged_and_the_other_hooks_still_run(reporter):
     assert "RuntimeError: hook bug" in failure
 
 
+def test_an_async_hook_is_run_to_its_end(reporter):
+    import asyncio
+
+    seen = []
+
+    async def note(flow_, flow_run, state):
+        await asyncio.sleep(0)
+        seen.append(state.name)
+
+    @flow(on_completion=[note])
+    def sync_flow() -> None:
+        pass
+
+    @flow(on_completion=[note])
+    async def async_flow() -> None:
+        pass
+
+    sync_flow()
+    asyncio.run(async_flow())
+    assert seen == ["Completed", "Completed"]
+
+
 class Stop(BaseException):
     """Stands for the engine's stop signal."""
 
