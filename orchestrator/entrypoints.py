@@ -24,7 +24,11 @@ def split_entrypoint(entrypoint: str) -> tuple[str, str]:
 
 
 def load_object(entrypoint: str, root: Path | None = None) -> Any:
-    """Import the entrypoint's module (relative to `root`) and return the named object."""
+    """Import the entrypoint's module (relative to `root`) and return the named object.
+    Prefect flow code loads unchanged: `prefect` imports resolve to flowpool's own."""
+    from . import compat
+
+    compat.install()
     path, name = split_entrypoint(entrypoint)
     module = _load_file(Path(path), root or Path.cwd()) if path.endswith(".py") \
         else _load_module(path)

@@ -90,3 +90,42 @@ class ApiUnavailable(FlowpoolError):
     """The flowpool API cannot be reached."""
 
     status_code = 503
+
+
+# Errors of the SDK, raised inside flow code (flows, tasks, their helpers).
+
+class MissingContextError(FlowpoolError, RuntimeError):
+    """Something that needs a flow or task run (a run logger, the run's context) was used
+    outside of one."""
+
+
+class UpstreamTaskError(FlowpoolError):
+    """A task did not run because a task it depends on did not complete."""
+
+
+class RunTimeoutError(FlowpoolError, TimeoutError):
+    """A flow or task run went past its `timeout_seconds`."""
+
+
+class VariableExists(AlreadyExists, ValueError):
+    """`Variable.set` of a variable that is set already, without `overwrite=True`."""
+
+
+class ConcurrencySlotError(FlowpoolError):
+    """Slots of a global concurrency limit cannot be taken: the limit is missing (strict
+    mode), smaller than what is asked, or has no decay for a rate limit."""
+
+
+class ConcurrencySlotTimeout(ConcurrencySlotError, TimeoutError):
+    """Slots of a global concurrency limit were not free within the timeout."""
+
+
+class PrefectApiNotSupported(FlowpoolError, ImportError, NotImplementedError):
+    """Flow code imported or called a Prefect API that flowpool does not implement; the
+    message names it. An ImportError, so `from prefect.x import Y` fails with this message
+    (Python turns an AttributeError there into a bare "cannot import name")."""
+
+
+class PrefectAttributeNotSupported(FlowpoolError, AttributeError):
+    """Flow code read a Prefect name flowpool does not implement (`prefect.x.Y`); the message
+    names it. An AttributeError, so `getattr(prefect, "Y", default)` and `hasattr` work."""

@@ -1,6 +1,7 @@
 """Flow parameters: the JSON schema built from a signature, validation, and `k=v` parsing."""
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 from typing import Any, Callable
@@ -10,8 +11,9 @@ from .errors import FieldError, InvalidInput
 SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
+@functools.lru_cache(maxsize=256)
 def _signature_model(fn: Callable[..., Any]):
-    """A pydantic model with one field per parameter of `fn`."""
+    """A pydantic model with one field per parameter of `fn` (made once per function)."""
     from pydantic import ConfigDict, create_model
 
     fields: dict[str, Any] = {}
