@@ -10,41 +10,46 @@ __version__ = "0.1.0"
 
 # name -> module that defines it, loaded on first use
 _LAZY = {
-    "Task": "tasks", "task": "tasks",
-    "get_run_logger": "run_logging", "get_logger": "run_logging",
-    "disable_run_logger": "run_logging",
-    "tags": "run_context", "get_run_context": "run_context",
-    "unmapped": "annotations", "allow_failure": "annotations", "quote": "annotations",
-    "TaskRunFuture": "futures", "TaskRunFutureList": "futures", "wait": "futures",
-    "as_completed": "futures",
-    "ThreadPoolTaskRunner": "task_runners",
-    "State": "sdk_states",
-    "CachePolicy": "caching", "INPUTS": "caching", "TASK_SOURCE": "caching",
-    "FLOW_PARAMETERS": "caching", "RUN_ID": "caching", "NO_CACHE": "caching",
-    "DEFAULT": "caching", "task_input_hash": "caching",
-    "exponential_backoff": "retries",
-    "Variable": "flow_variables",
-    "concurrency": "global_concurrency", "rate_limit": "global_concurrency",
-    "create_markdown_artifact": "artifacts", "create_table_artifact": "artifacts",
-    "create_link_artifact": "artifacts", "create_image_artifact": "artifacts",
-    "create_progress_artifact": "artifacts", "update_progress_artifact": "artifacts",
-    "LocalReporter": "local_reporter",
-    "run_flow": "flow_engine",
+    "Task": "sdk.tasks", "task": "sdk.tasks",
+    "get_run_logger": "sdk.run_logging", "get_logger": "sdk.run_logging",
+    "disable_run_logger": "sdk.run_logging",
+    "tags": "sdk.run_context", "get_run_context": "sdk.run_context",
+    "unmapped": "sdk.annotations", "allow_failure": "sdk.annotations", "quote": "sdk.annotations",
+    "TaskRunFuture": "sdk.futures", "TaskRunFutureList": "sdk.futures", "wait": "sdk.futures",
+    "as_completed": "sdk.futures",
+    "ThreadPoolTaskRunner": "sdk.task_runners",
+    "State": "sdk.states",
+    "CachePolicy": "sdk.caching", "INPUTS": "sdk.caching", "TASK_SOURCE": "sdk.caching",
+    "FLOW_PARAMETERS": "sdk.caching", "RUN_ID": "sdk.caching", "NO_CACHE": "sdk.caching",
+    "DEFAULT": "sdk.caching", "task_input_hash": "sdk.caching",
+    "exponential_backoff": "sdk.retries",
+    "Variable": "sdk.flow_variables",
+    "concurrency": "sdk.global_concurrency", "rate_limit": "sdk.global_concurrency",
+    "create_markdown_artifact": "sdk.artifacts", "create_table_artifact": "sdk.artifacts",
+    "create_link_artifact": "sdk.artifacts", "create_image_artifact": "sdk.artifacts",
+    "create_progress_artifact": "sdk.artifacts", "update_progress_artifact": "sdk.artifacts",
+    "LocalReporter": "sdk.local_reporter",
+    "run_flow": "sdk.flow_engine",
 }
 
-__all__ = ["Flow", "flow", *_LAZY]
+# modules offered as names, as `from prefect import runtime` does
+_LAZY_MODULES = {"runtime": "sdk.runtime"}
+
+__all__ = ["Flow", "flow", *_LAZY, *_LAZY_MODULES]
 
 
 def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'orchestrator' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    if name in _LAZY_MODULES:
+        value = importlib.import_module(f".{_LAZY_MODULES[name]}", __name__)
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    else:
+        raise AttributeError(f"module 'orchestrator' has no attribute {name!r}")
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_MODULES))

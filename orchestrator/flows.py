@@ -64,7 +64,7 @@ class Flow:
 
     def __call__(self, *args, return_state=False, **kwargs):
         """Run the flow as a flow run; an async flow gives a coroutine."""
-        from . import flow_engine
+        from .sdk import flow_engine
 
         if self.isasync:
             return flow_engine.call_flow_async(self, args, kwargs, return_state)

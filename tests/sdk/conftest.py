@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from orchestrator.local_limits import LocalLimits
-from orchestrator.local_reporter import LocalReporter
-from orchestrator.task_cache import DiskCache
+from orchestrator.sdk.local_limits import LocalLimits
+from orchestrator.sdk.local_reporter import LocalReporter
+from orchestrator.sdk.task_cache import DiskCache
 
 
 @pytest.fixture(autouse=True)

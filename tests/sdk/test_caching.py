@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from orchestrator import INPUTS, NO_CACHE, TASK_SOURCE, flow, task, task_input_hash
-from orchestrator.caching import FLOW_PARAMETERS, RUN_ID, hash_objects
+from orchestrator.sdk.caching import FLOW_PARAMETERS, RUN_ID, hash_objects
 
 from .conftest import make_reporter
 

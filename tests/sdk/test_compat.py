@@ -51,7 +51,7 @@ def test_prefect_names_are_flowpools_own(hook):
     from prefect.concurrency.asyncio import rate_limit
 
     assert flow is orchestrator.flow and task is orchestrator.task
-    from orchestrator.global_concurrency import rate_limit_async
+    from orchestrator.sdk.global_concurrency import rate_limit_async
     assert rate_limit is rate_limit_async
     assert prefect.__version__.startswith("3.")
     assert "flow" in dir(prefect) and "runtime" in dir(prefect)

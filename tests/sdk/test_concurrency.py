@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator import concurrency, flow, rate_limit, task
 from orchestrator.errors import ConcurrencySlotError, ConcurrencySlotTimeout
-from orchestrator.local_limits import LocalLimits
+from orchestrator.sdk.local_limits import LocalLimits
 
 
 class Occupancy:

@@ -2,7 +2,7 @@
 import pytest
 
 from orchestrator import flow, task
-from orchestrator.run_session import RunSession
+from orchestrator.sdk.run_session import RunSession
 
 
 def test_task_hooks_run_once_for_the_final_state(reporter):
@@ -102,7 +102,7 @@ def test_on_crashed_and_on_cancellation_run_when_a_base_exception_goes_through(t
     def stopped() -> None:
         raise Stop()
 
-    from orchestrator.flow_engine import run_flow
+    from orchestrator.sdk.flow_engine import run_flow
 
     reporter = make_reporter(tmp_path)
     with pytest.raises(Stop):

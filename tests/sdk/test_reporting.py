@@ -2,8 +2,8 @@
 import threading
 
 from orchestrator import flow, task
-from orchestrator.flow_engine import run_flow
-from orchestrator.local_reporter import LocalReporter
+from orchestrator.sdk.flow_engine import run_flow
+from orchestrator.sdk.local_reporter import LocalReporter
 
 from .conftest import Gate, wait_until
 

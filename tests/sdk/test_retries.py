@@ -5,7 +5,7 @@ import time
 import pytest
 
 from orchestrator import exponential_backoff, flow, task
-from orchestrator.retries import delay_list, retry_delay_s
+from orchestrator.sdk.retries import delay_list, retry_delay_s
 
 
 def test_a_delay_list_gives_each_retry_its_delay_and_repeats_its_last():

@@ -6,7 +6,7 @@ import pytest
 
 from orchestrator import disable_run_logger, flow, get_run_logger, runtime, tags, task
 from orchestrator.errors import MissingContextError
-from orchestrator.local_reporter import LocalReporter
+from orchestrator.sdk.local_reporter import LocalReporter
 
 
 def test_runtime_outside_a_run_is_empty():

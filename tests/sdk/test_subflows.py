@@ -5,8 +5,8 @@ import threading
 import pytest
 
 from orchestrator import flow, get_run_logger, runtime, task
-from orchestrator.flow_engine import run_flow
-from orchestrator.run_session import RunSession
+from orchestrator.sdk.flow_engine import run_flow
+from orchestrator.sdk.run_session import RunSession
 from orchestrator.states import StateType
 
 from .conftest import Gate, make_reporter, wait_until
@@ -151,7 +151,7 @@ def test_end_open_runs_ends_children_and_task_runs_still_running(tmp_path):
 
 
 def test_run_flow_is_the_engines_entry_point(tmp_path):
-    from orchestrator.live_runs import DeploymentInfo
+    from orchestrator.sdk.live_runs import DeploymentInfo
 
     @flow
     def deployed(x: int) -> dict:

@@ -15,7 +15,7 @@ import re
 import threading
 from typing import Any, Sequence, TextIO
 
-from .errors import InvalidInput, VariableExists
+from ..errors import InvalidInput, VariableExists
 from .local_limits import LocalLimits
 from .reporting import (ArtifactReport, CacheEntry, FlowRunReport, LogLine, ReportBatch,
                         SlotLease, TaskRunReport)
@@ -150,7 +150,7 @@ _MISSING = object()
 
 def _checked_variable(name: str, value: Any) -> Any:
     """`value` as the server would keep it (JSON), refused as the server would refuse it."""
-    from .models.variables import MAX_VALUE_CHARS, VARIABLE_NAME_ADVICE, VARIABLE_NAME_PATTERN
+    from ..models.variables import MAX_VALUE_CHARS, VARIABLE_NAME_ADVICE, VARIABLE_NAME_PATTERN
 
     if not re.match(VARIABLE_NAME_PATTERN, name) or len(name) > 100:
         raise InvalidInput(f"variable name {name!r} is not valid: {VARIABLE_NAME_ADVICE}")

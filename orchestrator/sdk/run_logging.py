@@ -86,7 +86,7 @@ _SDK_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
 def user_traceback(error: BaseException) -> str:
     """The traceback of an error raised by flow code, without flowpool's own frames above
     the user's (a timeout, raised by flowpool itself, is only its message)."""
-    from .errors import RunTimeoutError
+    from ..errors import RunTimeoutError
 
     if isinstance(error, RunTimeoutError):
         return f"{type(error).__name__}: {error}"

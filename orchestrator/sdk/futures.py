@@ -9,8 +9,8 @@ import concurrent.futures
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from .annotations import allow_failure, quote, unmapped
-from .errors import UpstreamTaskError
-from .sdk_states import Pending, State
+from ..errors import UpstreamTaskError
+from .states import Pending, State
 
 
 class TaskRunFuture:

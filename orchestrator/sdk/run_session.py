@@ -18,8 +18,8 @@ from typing import Any
 
 from .report_buffer import ReportBuffer
 from .reporting import LogLine
-from .sdk_states import State
-from .states import StateType
+from .states import State
+from ..states import StateType
 
 
 class RunSession:

@@ -15,16 +15,16 @@ import uuid
 from typing import Any, NamedTuple
 
 from .caching import DEFAULT, CacheKeyFnPolicy, CachePolicy, NoCache
-from .errors import RunTimeoutError, UpstreamTaskError
+from ..errors import RunTimeoutError, UpstreamTaskError
 from .futures import TaskRunFuture, TaskRunFutureList, collect_futures, resolve_futures
 from .live_runs import TaskRun
 from .retries import delay_list, retry_delay_s
 from .run_context import (FlowRunContext, TaskRunContext, current_run_context, flow_run_context,
                           tags_context, task_run_context)
 from .run_logging import capture_prints, run_logger, user_traceback
-from .sdk_states import AwaitingRetry, Completed, Failed, Pending, Retrying, Running, State
-from .sdk_states import error_message
-from .states import StateType
+from .states import AwaitingRetry, Completed, Failed, Pending, Retrying, Running, State
+from .states import error_message
+from ..states import StateType
 
 
 class TaskSettings(NamedTuple):

@@ -20,7 +20,7 @@ def coerce_arguments(flow: Any, arguments: dict[str, Any]) -> None:
     hints = _type_hints(flow)
     if all(_fits_plainly(arguments[name], hints.get(name, Any)) for name in names):
         return
-    from .parameters import coerce_parameters
+    from ..parameters import coerce_parameters
 
     arguments.update(coerce_parameters(flow.fn, {name: arguments[name] for name in names}))
 

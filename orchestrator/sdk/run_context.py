@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Iterator
 
-from .errors import MissingContextError
+from ..errors import MissingContextError
 
 if TYPE_CHECKING:
     from .live_runs import FlowRun, TaskRun

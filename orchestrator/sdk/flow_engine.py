@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from .errors import FlowpoolError, RunTimeoutError, UpstreamTaskError
+from ..errors import FlowpoolError, RunTimeoutError, UpstreamTaskError
 from .futures import resolve_futures
 from .live_runs import DeploymentInfo, FlowRun
 from .retries import delay_list, retry_delay_s
@@ -25,9 +25,9 @@ from .run_context import (FlowRunContext, current_run_context, direct_call_repor
 from .run_logging import capture_prints, run_logger, user_traceback
 from .run_names import random_run_name
 from .run_session import RunSession
-from .sdk_states import AwaitingRetry, Completed, Failed, Retrying, Running, State
-from .sdk_states import error_message
-from .states import StateType
+from .states import AwaitingRetry, Completed, Failed, Retrying, Running, State
+from .states import error_message
+from ..states import StateType
 
 
 # Entry points

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .errors import UpstreamTaskError
-from .states import DEFAULT_NAMES, FINAL_STATES, StateType
+from ..errors import UpstreamTaskError
+from ..states import DEFAULT_NAMES, FINAL_STATES, StateType
 
 _NOT_FINISHED = "the run has not finished"
 

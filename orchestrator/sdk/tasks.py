@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any, Callable
 
-from .errors import PrefectApiNotSupported
+from ..errors import PrefectApiNotSupported
 
 if TYPE_CHECKING:
     from datetime import timedelta

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Sequence
 
-from .errors import ConcurrencySlotError, ConcurrencySlotTimeout
+from ..errors import ConcurrencySlotError, ConcurrencySlotTimeout
 from .reporting import SlotLease
 
 

@@ -14,7 +14,7 @@ import threading
 from typing import Any, Callable, Sequence
 
 from .futures import TaskRunFuture
-from .sdk_states import State
+from .states import State
 
 DEFAULT_MAX_WORKERS = 64
 

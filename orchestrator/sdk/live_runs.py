@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .reporting import FlowRunReport, TaskRunReport
-from .sdk_states import State
-from .states import StateType
+from .states import State
+from ..states import StateType
 
 if TYPE_CHECKING:
     from .run_session import RunSession

@@ -13,7 +13,7 @@ import ctypes
 import threading
 from typing import Any, Awaitable, Callable
 
-from .errors import RunTimeoutError
+from ..errors import RunTimeoutError
 
 
 class _Abandoned(BaseException):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Callable, Sequence
 
-from .states import retry_delay_s as base_delay_s
+from ..states import retry_delay_s as base_delay_s
 
 Delays = float | Sequence[float] | Callable[[int], Sequence[float]]
 
