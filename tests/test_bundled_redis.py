@@ -13,7 +13,7 @@ import pytest
 import redis as redis_lib
 
 from orchestrator.broker import BrokerProbe, redis_client
-from orchestrator.devstack import wait_for
+from devstack import wait_for
 from orchestrator.embedded_redis import (CONFIG_FILE, PASSWORD_FILE, EmbeddedRedis, RedisKeeper,
                                          free_port)
 

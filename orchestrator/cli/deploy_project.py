@@ -24,7 +24,7 @@ import typer
 
 from ..errors import NotFound
 from ..models import Deployment, DeploymentCreate
-from ..project import (DeploymentOverrides, Plan, Selection, find_project_file, format_plan,
+from ..deploy import (DeploymentOverrides, Plan, Selection, find_project_file, format_plan,
                        load_project, plan_as_dict, plan_deploy, prepare_registration)
 from ..schedules import describe
 from .common import client

@@ -20,9 +20,9 @@ from ..errors import FieldError, InvalidInput
 from ..masking import literal_secrets
 from ..models import DeploymentCreate
 from ..models.deployments import StoredSchedule
-from ..project import PlannedDeployment, Registration
-from ..project.diagnostics import format_path
-from ..project.flow_facts import FlowFacts
+from ..deploy import PlannedDeployment, Registration
+from ..steps.diagnostics import format_path
+from ..deploy.flow_facts import FlowFacts
 from ..schedules import DeploymentSchedule, check_schedule_parameters, schedules_from_config
 from .schedule_options import keep_interval_anchor
 

@@ -18,15 +18,15 @@ import typer
 from ..errors import AlreadyExists, FlowpoolError
 from ..models import WorkPoolCreate
 from ..models.work_pools import WorkerType
-from ..project import (DeploymentOverrides, Project, Selection, git_checkout,
+from ..deploy import (DeploymentOverrides, Project, Selection, git_checkout,
                        git_clone_pull_steps, missing_fields, read_project_file)
-from ..project.checks import is_name
-from ..project.diagnostics import LineIndex
-from ..project.flow_facts import import_flow_facts
-from ..project.overrides import apply_overrides
-from ..project.saving import save_deployment
-from ..project.schema import NAME_ADVICE, DeploymentDeclaration, ProjectFile
-from ..project.selection import Selected, flow_names, select_deployments
+from ..deploy.checks import is_name
+from ..steps.diagnostics import LineIndex
+from ..deploy.flow_facts import import_flow_facts
+from ..deploy.overrides import apply_overrides
+from ..deploy.saving import save_deployment
+from ..deploy.schema import NAME_ADVICE, DeploymentDeclaration, ProjectFile
+from ..deploy.selection import Selected, flow_names, select_deployments
 from ..schedules import INTERVAL_HELP, schedule_from_flags
 from .common import client
 

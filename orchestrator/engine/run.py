@@ -96,7 +96,7 @@ def pull_code(client: FlowpoolClient, run_id: str, pull_steps: list[dict] | None
     Their variables are read now, so a changed variable reaches the next run."""
     if not pull_steps:
         return
-    from ..project import run_pull_steps
+    from ..steps.runner import run_pull_steps
     from ..variables import ServerVariables
 
     log.info("flow run %s: running %d pull step(s)", run_id, len(pull_steps))

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from orchestrator.client import FlowpoolClient
-from orchestrator.devstack import LocalStack
+from devstack import LocalStack
 from orchestrator.models import DeploymentCreate, FlowRunCreate, WorkPoolCreate
 
 pytestmark = pytest.mark.integration

@@ -1,7 +1,7 @@
 """Admission policy: every limit at once, priority order, no head-of-line blocking."""
 from collections import Counter
 
-from orchestrator.scheduler.admission import (Candidate, DeploymentLimit, Limits, Usage, admit,
+from orchestrator.admission import (Candidate, DeploymentLimit, Limits, Usage, admit,
                                               full_deployments)
 
 
