@@ -16,9 +16,8 @@ from datetime import datetime
 
 from .admission import Limits, Usage, WorkerCapacity, is_full
 from .models.flow_runs import FlowRun, WaitingCode, WaitingReason
-from .states import StateType
+from .states import AWAITING_RETRY, StateType
 
-AWAITING_RETRY = "AwaitingRetry"
 
 
 @dataclass(frozen=True)

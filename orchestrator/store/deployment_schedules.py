@@ -229,7 +229,8 @@ def delete_future_runs(conn: sa.Connection, now: datetime, *, deployment_id: str
                        schedule_id: str | None = None) -> int:
     """Delete the future runs of a deployment or of one schedule; how many went.
 
-    The delete is its own compare-and-set: a run the dispatcher took meanwhile is PENDING
+    Not a change of state but the one write besides them (states.py says so): the delete is
+    its own compare-and-set on the state, so a run the dispatcher took meanwhile is PENDING
     and no longer matches."""
     owner = (flow_runs.c.schedule_id == schedule_id if schedule_id is not None
              else flow_runs.c.deployment_id == deployment_id)
