@@ -44,6 +44,11 @@ class NoAPI:
         raise AssertionError("the engine asked the API for what the worker handed over")
 
 
+def worker_context(home) -> WorkerContext:
+    return WorkerContext(name="handoff-test", pool_name="pool", api_url="http://127.0.0.1:9/api",
+                         home=home, process_cgroups=False)
+
+
 def pipe_holding(data: bytes) -> int:
     read, write = os.pipe()
     os.write(write, data)
@@ -85,8 +90,7 @@ def test_a_process_run_gets_its_whole_claimed_run_on_the_pipe_and_no_secret_in_a
               "data = b''.join(iter(lambda: os.read(fd, 65536), b''))\n"
               "json.dump({'launch': data.decode(), 'argv': sys.argv}, open(sys.argv[1], 'w'))\n")
     job = {"command": [sys.executable, "-c", reader, str(seen)], "stream_output": False}
-    ctx = WorkerContext(name="handoff-test", pool_name="pool", api_url="http://127.0.0.1:9/api",
-                        home=tmp_path, process_cgroups=False)
+    ctx = worker_context(tmp_path)
     handle = process.launch(job, claimed, "the-token", ctx)
     assert handle.wait() == 0
     found = json.loads(seen.read_text())
@@ -97,6 +101,5 @@ def test_a_process_run_gets_its_whole_claimed_run_on_the_pipe_and_no_secret_in_a
 def test_a_command_that_never_reads_the_pipe_does_not_hold_up_the_worker(tmp_path):
     claimed = claimed_run({"blob": "x" * 200_000})
     job = {"command": [sys.executable, "-c", "pass"], "stream_output": False}
-    ctx = WorkerContext(name="handoff-test", pool_name="pool", api_url="http://127.0.0.1:9/api",
-                        home=tmp_path, process_cgroups=False)
+    ctx = worker_context(tmp_path)
     assert process.launch(job, claimed, "the-token", ctx).wait() == 0
