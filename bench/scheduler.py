@@ -38,8 +38,8 @@ from orchestrator.schedules import CronSchedule, DeploymentSchedule  # noqa: E40
 from orchestrator.states import FINAL_STATES, StateType  # noqa: E402
 from orchestrator.store import deployments, work_pools  # noqa: E402
 from orchestrator.store.database import Database  # noqa: E402
-from orchestrator.store.flow_runs import new_run_values  # noqa: E402
 from orchestrator.store.deployment_schedules import insert_runs_once  # noqa: E402
+from orchestrator.store.flow_runs import new_run_values  # noqa: E402
 
 TRIVIAL_FLOW = "from orchestrator import flow\n\n@flow\ndef trivial(n: int = 0):\n    return n\n"
 POOL = "bench"

@@ -7,8 +7,8 @@ import threading
 import pytest
 import redis as redis_lib
 
-from orchestrator import keys
 from devstack import wait_for
+from orchestrator import keys
 from orchestrator.embedded_redis import EmbeddedRedis, free_port
 from orchestrator.leases import current_leader
 from orchestrator.scheduler.leader import LeaderLease, LeaseKeeper

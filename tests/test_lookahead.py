@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orchestrator.schedules.lookahead import (DEFAULT_LOOKAHEAD, FutureRuns, Lookahead,
-                                                idempotency_key, needs_more_runs,
-                                                scheduled_times, times_not_yet_created,
-                                                times_to_create)
 from orchestrator.schedules import (CronSchedule, DeploymentSchedule, IntervalSchedule,
                                     RRuleSchedule)
+from orchestrator.schedules.lookahead import (DEFAULT_LOOKAHEAD, FutureRuns, Lookahead,
+                                              idempotency_key, needs_more_runs,
+                                              scheduled_times, times_not_yet_created,
+                                              times_to_create)
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)  # a Monday

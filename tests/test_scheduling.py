@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 from orchestrator.errors import AlreadyExists, InvalidInput, NotFound
 from orchestrator.models import DeploymentCreate, StateProposal, WorkPoolCreate
-from orchestrator.schedules.lookahead import idempotency_key
 from orchestrator.scheduler.materializer import Materializer, materialize
 from orchestrator.schedules import CronSchedule, DeploymentSchedule, IntervalSchedule
+from orchestrator.schedules.lookahead import idempotency_key
 from orchestrator.states import Origin, StateType
 from orchestrator.store import deployment_schedules as schedules
 from orchestrator.store import deployments, flow_runs, work_pools

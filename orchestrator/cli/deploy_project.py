@@ -22,10 +22,10 @@ from typing import Any
 
 import typer
 
+from ..deploy import (DeploymentOverrides, Plan, Selection, find_project_file, format_plan,
+                      load_project, plan_as_dict, plan_deploy, prepare_registration)
 from ..errors import NotFound
 from ..models import Deployment, DeploymentCreate
-from ..deploy import (DeploymentOverrides, Plan, Selection, find_project_file, format_plan,
-                       load_project, plan_as_dict, plan_deploy, prepare_registration)
 from ..schedules import describe
 from .common import client
 from .deploy_requests import RunOptions, deployment_request, warn_literal_secrets

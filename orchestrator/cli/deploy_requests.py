@@ -16,14 +16,14 @@ from typing import Any, Sequence
 import typer
 from pydantic import ValidationError
 
+from ..deploy import PlannedDeployment, Registration
+from ..deploy.flow_facts import FlowFacts
 from ..errors import FieldError, InvalidInput
 from ..masking import literal_secrets
 from ..models import DeploymentCreate
 from ..models.deployments import StoredSchedule
-from ..deploy import PlannedDeployment, Registration
-from ..steps.diagnostics import format_path
-from ..deploy.flow_facts import FlowFacts
 from ..schedules import DeploymentSchedule, check_schedule_parameters, schedules_from_config
+from ..steps.diagnostics import format_path
 from .schedule_options import keep_interval_anchor
 
 

@@ -10,10 +10,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..errors import FieldError
 from ..models.base import Name
+from ..steps.declarations import Step, argument_problem, is_importable, step_function, unknown_step
 from ..steps.diagnostics import LineIndex, Loc, field_error
 from ..steps.references import BLOCK_ADVICE, Reference, has_placeholder, input_advice, references_in
 from .schema import NAME_ADVICE, DeploymentDeclaration
-from ..steps.declarations import Step, argument_problem, is_importable, step_function, unknown_step
 
 REQUIRED = {
     "name": "required: name the deployment (--name NAME, or name: in the file)",

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from ..masking import mask_secrets
-from .plan import Plan, PlannedDeployment
 from ..steps.declarations import Step
+from .plan import Plan, PlannedDeployment
 
 WHEN = {"build": "build steps (run by deploy, here)", "push": "push steps (run by deploy, here)",
         "pull": "pull steps (run at the start of every run, where it runs)"}

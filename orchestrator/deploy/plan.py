@@ -16,18 +16,18 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from ..errors import EntrypointError, FieldError, InvalidInput
+from ..steps.declarations import Step, parse_steps
+from ..steps.diagnostics import LineIndex, Loc, ProjectWarning, field_error, warning
+from ..steps.references import has_placeholder
+from ..steps.rendering import Scope, render
 from .checks import (is_name, name_errors, pull_steps_missing_here, reference_errors,
                      required_field_errors, schedules_of, step_errors)
-from ..steps.diagnostics import LineIndex, Loc, ProjectWarning, field_error, warning
 from .files import Project
 from .flow_facts import (FlowFacts, default_parameter_problems, guessed_flow_facts,
                          import_flow_facts)
 from .overrides import DeploymentOverrides, apply_overrides
-from ..steps.references import has_placeholder
-from ..steps.rendering import Scope, render
 from .schema import NAME_ADVICE, DeploymentDeclaration, ProjectFile, describe_error
 from .selection import Selected, Selection, select_deployments
-from ..steps.declarations import Step, parse_steps
 
 SECTIONS = ("build", "push", "pull")
 # The parts of a deployment filled in at deploy time, after the build and push steps ran.

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AlreadyExists, FieldError, InvalidInput
+from ..steps.references import parse_reference
 from ..templating import render
 from .git_info import git_checkout
-from ..steps.references import parse_reference
 
 FILE_NAME = "flowpool.yaml"
 OPTIONAL_INPUTS = {"branch"}  # no branch: runs clone the remote's default branch

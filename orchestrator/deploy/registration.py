@@ -24,10 +24,10 @@ from pydantic import ValidationError
 from ..errors import InvalidInput
 from ..models import DeploymentCreate
 from ..steps.diagnostics import field_error
-from .flow_facts import FlowFacts
-from .plan import PlannedDeployment, deploy_time_template, revalidated
 from ..steps.rendering import Scope, VariableResolver, render
 from ..steps.runner import Outputs, run_steps, template_pull_steps
+from .flow_facts import FlowFacts
+from .plan import PlannedDeployment, deploy_time_template, revalidated
 from .schema import describe_error
 
 # Where each DeploymentCreate field comes from in a deployment's declaration.

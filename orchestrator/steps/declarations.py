@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import FieldError, InvalidInput
+from .diagnostics import LineIndex, Loc, field_error, format_path
 from .names import BUILTINS, BuiltinStep, builtin_step, is_prefect_namespace, \
     providing_package
-from .diagnostics import LineIndex, Loc, field_error, format_path
 
 RESERVED_KEYS = ("id", "requires")
 

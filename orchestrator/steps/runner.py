@@ -13,10 +13,10 @@ from dataclasses import replace
 from typing import Any, Iterator, Mapping
 
 from ..errors import FieldError, FlowpoolError, InvalidInput
-from .errors import StepFailed
-from .diagnostics import Loc, format_path
-from .rendering import Scope, VariableResolver, render
 from .declarations import Step, argument_problem, parse_steps, step_function
+from .diagnostics import Loc, format_path
+from .errors import StepFailed
+from .rendering import Scope, VariableResolver, render
 
 log = logging.getLogger("flowpool.steps")
 Outputs = dict[str, dict[str, Any]]

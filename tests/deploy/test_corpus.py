@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.errors import FlowpoolError
 from orchestrator.deploy import Selection, plan_deploy, read_project_file
+from orchestrator.errors import FlowpoolError
 
 CORPUS = Path(__file__).parent / "corpus"
 FILES = sorted(CORPUS.glob("*.yaml"))

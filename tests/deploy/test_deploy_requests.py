@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from orchestrator.cli.deploy_requests import RunOptions, deployment_request
+from orchestrator.deploy import Selection, load_project, plan_deploy, prepare_registration
 from orchestrator.errors import InvalidInput
 from orchestrator.models.deployments import StoredSchedule
-from orchestrator.deploy import Selection, load_project, plan_deploy, prepare_registration
 from orchestrator.schedules import DeploymentSchedule, IntervalSchedule
 
 NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)

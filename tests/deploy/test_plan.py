@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.deploy import (DeploymentOverrides, Selection, format_plan, load_project,
+                                 missing_fields, plan_as_dict, plan_deploy)
 from orchestrator.errors import EntrypointError, InvalidInput
 from orchestrator.models import DeploymentCreate
-from orchestrator.deploy import (DeploymentOverrides, Selection, format_plan, load_project,
-                                  missing_fields, plan_as_dict, plan_deploy)
 
 FLOWS = """
     from orchestrator import flow

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.errors import InvalidInput
 from orchestrator.deploy import find_project_file, load_project, read_project_file
+from orchestrator.errors import InvalidInput
 
 MINIMAL = """
     deployments:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.errors import AlreadyExists, InvalidInput
 from orchestrator.deploy import (RECIPES, DeploymentOverrides, Selection, git_checkout,
-                                  git_clone_pull_steps, guess_recipe, load_project, plan_deploy,
-                                  write_project_file)
+                                 git_clone_pull_steps, guess_recipe, load_project, plan_deploy,
+                                 write_project_file)
+from orchestrator.errors import AlreadyExists, InvalidInput
 
 from .conftest import git
 

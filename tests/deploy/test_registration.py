@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from orchestrator.errors import InvalidInput
 from orchestrator.deploy import Selection, load_project, plan_deploy, prepare_registration
+from orchestrator.errors import InvalidInput
 
 FLOWS = """
     from orchestrator import flow

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.errors import InvalidInput
 from orchestrator.deploy import DeploymentOverrides, Selection
 from orchestrator.deploy.overrides import apply_overrides
 from orchestrator.deploy.schema import DeploymentDeclaration
 from orchestrator.deploy.selection import select_deployments
+from orchestrator.errors import InvalidInput
 
 
 def declared(*entries: tuple[str | None, str | None]) -> list[DeploymentDeclaration]:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.errors import InvalidInput
 from orchestrator.deploy import run_pull_steps, run_steps, template_pull_steps
+from orchestrator.errors import InvalidInput
 from orchestrator.steps import StepFailed
 
 PY = sys.executable

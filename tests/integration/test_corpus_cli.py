@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli.main import app
-from orchestrator.errors import FlowpoolError
 from orchestrator.deploy import read_project_file
+from orchestrator.errors import FlowpoolError
 from tests.deploy.test_corpus import FAILS, FILES
 
 

@@ -16,8 +16,8 @@ import redis as redis_lib
 
 from devstack import LocalStack, flowpool_command, wait_for
 from orchestrator.errors import InvalidInput
-from orchestrator.models import DeploymentCreate, FlowRunCreate
 from orchestrator.leases import current_leader
+from orchestrator.models import DeploymentCreate, FlowRunCreate
 from orchestrator.schedules import CronSchedule, DeploymentSchedule
 from orchestrator.states import FINAL_STATES, StateType
 

@@ -2,7 +2,7 @@
 from collections import Counter
 
 from orchestrator.admission import (Candidate, DeploymentLimit, Limits, Usage, admit,
-                                              full_deployments)
+                                    full_deployments)
 
 
 def runs(*specs):
