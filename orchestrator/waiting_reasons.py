@@ -32,6 +32,17 @@ class DispatchSnapshot:
     scheduler_running: bool | None   # None: unknown
     broker_up: bool | None = None    # None: unknown (no broker configured)
 
+    @classmethod
+    def broker_only(cls, broker_up: bool | None) -> "DispatchSnapshot":
+        """Enough for runs none of which is due: only a PENDING run's reason reads the
+        snapshot then, and only whether the broker answers."""
+        return cls(frozenset(), frozenset(), Limits(), Usage(), None, None, broker_up)
+
+
+def is_due(run: FlowRun, now: datetime) -> bool:
+    """A SCHEDULED run whose time has come: what can hold it back is the dispatcher's."""
+    return run.state_type is StateType.SCHEDULED and run.scheduled_time <= now
+
 
 def is_late(run: FlowRun, now: datetime, late_after_s: float) -> bool:
     return (run.state_type is StateType.SCHEDULED
@@ -46,7 +57,7 @@ def waiting_reason(run: FlowRun, snapshot: DispatchSnapshot, now: datetime) -> W
             f"dispatched; waiting for a worker of work pool {run.work_pool_name!r} to claim it")
     if run.state_type is not StateType.SCHEDULED:
         return None
-    if run.scheduled_time > now:
+    if not is_due(run, now):
         return _not_due_yet(run, now)
     return _blocker(run, snapshot) or _reason(
         WaitingCode.AWAITING_DISPATCH, "due; the scheduler dispatches it on its next pass")
