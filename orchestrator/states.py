@@ -129,7 +129,7 @@ class Decision:
     delay_s: float | None = None  # set when the run is scheduled again after a delay
 
     @property
-    def retries(self) -> bool:
+    def is_retry(self) -> bool:
         return self.rule is RETRY_ATTEMPT
 
 

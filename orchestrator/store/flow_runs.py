@@ -119,14 +119,14 @@ def set_state(conn: sa.Connection, run_id: str, proposal: StateProposal, origin:
     """Apply `proposal` as the rules decide (a retried failure becomes AwaitingRetry); raise
     StateRejected when they refuse it."""
     run = read_flow_run(conn, run_id)
+    attempts = Attempts(run.attempt, run.retries, run.retry_delay_seconds)
     decision = decide(run.state_type, proposal.type, origin,
                       token_matches=proposal.token is not None
-                      and proposal.token == run.dispatch_token,
-                      attempts=Attempts(run.attempt, run.retries, run.retry_delay_seconds))
+                      and proposal.token == run.dispatch_token, attempts=attempts)
     if not decision.accepted:
         raise StateRejected(f"flow run {run_id} is {run.state_type.value}: {decision.reason}")
-    if decision.retries:
-        proposal, scheduled_time = _awaiting_retry(run, proposal, decision, now)
+    if decision.is_retry:
+        proposal, scheduled_time = _awaiting_retry(attempts, proposal, decision, now)
     values = _state_values(run, proposal, now, decision.rule.issues_token, worker_name)
     if scheduled_time is not None:
         values["scheduled_time"] = scheduled_time
@@ -186,11 +186,10 @@ def _issue_token_chunk(conn: sa.Connection, run_ids: list[str], current: StateTy
     return rows
 
 
-def _awaiting_retry(run: FlowRun, proposal: StateProposal, decision: Decision,
+def _awaiting_retry(attempts: Attempts, proposal: StateProposal, decision: Decision,
                     now: datetime) -> tuple[StateProposal, datetime]:
     """The decided retry as the state to write: the run waits in SCHEDULED for the delay,
     then runs as a new attempt; its message says how the failed attempt ended."""
-    attempts = Attempts(run.attempt, run.retries, run.retry_delay_seconds)
     message = retry_message(attempts, proposal.name or DEFAULT_NAMES[proposal.type],
                             proposal.message, decision.delay_s)
     return (StateProposal(type=decision.target, name=decision.name, message=message),

@@ -50,7 +50,7 @@ def test_a_failure_with_attempts_left_is_answered_by_a_retry_with_its_delay():
     for failure, origin in ((S.FAILED, Origin.TOKEN_HOLDER), (S.CRASHED, Origin.TOKEN_HOLDER),
                             (S.CRASHED, Origin.SERVER)):
         decision = decide(S.RUNNING, failure, origin, token_matches=True, attempts=ATTEMPTS_LEFT)
-        assert decision.accepted and decision.retries
+        assert decision.accepted and decision.is_retry
         assert (decision.rule.name, decision.target, decision.name, decision.delay_s) == (
             "RetryAttempt", S.SCHEDULED, "AwaitingRetry", 5.0)
 
@@ -64,7 +64,7 @@ def test_the_last_attempt_fails_for_good():
 def test_a_retry_still_needs_the_token():
     decision = decide(S.RUNNING, S.FAILED, Origin.TOKEN_HOLDER, token_matches=False,
                       attempts=ATTEMPTS_LEFT)
-    assert not decision.accepted and not decision.retries
+    assert not decision.accepted and not decision.is_retry
 
 
 def test_a_retry_is_never_proposed_directly():
