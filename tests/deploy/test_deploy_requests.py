@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from orchestrator.cli.deploy_requests import RunOptions, deployment_request
 from orchestrator.deploy import Selection, load_project, plan_deploy, prepare_registration
+from orchestrator.deploy.requests import RunOptions, deployment_request
 from orchestrator.errors import InvalidInput
 from orchestrator.models.deployments import StoredSchedule
 from orchestrator.schedules import DeploymentSchedule, IntervalSchedule

@@ -6,6 +6,8 @@ This table is the layering rule, written once; ARCHITECTURE.md explains it.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,8 @@ PARTS = {
     "client": ("orchestrator.client",),
     "sdk": ("orchestrator",),
     "steps": ("orchestrator.steps",),
+    "cli-kit": ("orchestrator.cli.common", "orchestrator.cli.output",
+                "orchestrator.cli.schedule_options"),
     "deploy": ("orchestrator.deploy",),
     "engine": ("orchestrator.engine",),
     "api": ("orchestrator.api",),
@@ -54,14 +58,15 @@ MAY_IMPORT = {
     "client": {"base", "states", "models", "rules"},
     "sdk": {"base", "states", "models", "rules", "client"},
     "steps": {"base", "states", "models", "sdk"},
-    "deploy": {"base", "states", "models", "rules", "client", "sdk", "steps"},
+    "cli-kit": {"base", "states", "models", "rules", "client", "sdk"},
+    "deploy": {"base", "states", "models", "rules", "client", "sdk", "steps", "cli-kit"},
     "engine": {"base", "states", "models", "rules", "client", "sdk", "steps"},
     "api": {"base", "states", "models", "rules", "redis", "store"},
     "scheduler": {"base", "states", "models", "rules", "redis", "store", "client"},
     "server": {"base", "states", "models", "rules", "redis", "store", "api", "scheduler"},
     "workers": {"base", "states", "models", "rules", "redis", "client"},
-    "cli": {"base", "states", "models", "rules", "redis", "client", "sdk", "steps", "deploy",
-            "server", "scheduler", "workers"},
+    "cli": {"base", "states", "models", "rules", "redis", "client", "sdk", "steps", "cli-kit",
+            "deploy", "server", "scheduler", "workers"},
 }
 
 
@@ -127,3 +132,13 @@ def test_an_upward_import_is_caught(tmp_path):
     assert part_of("orchestrator.flows") == "sdk"
     assert part_of("orchestrator.deploy.plan") == "deploy"
     assert part_of("orchestrator.steps.runner") == "steps"
+
+
+def test_the_runtime_never_loads_the_deploy_tooling():
+    """What the API, the scheduler, a worker and an engine load, in a fresh interpreter."""
+    code = ("import sys, orchestrator.server, orchestrator.engine.run, workers.execution, "
+            "workers.tasks; print(sorted(m for m in sys.modules "
+            "if m.startswith(('orchestrator.deploy', 'orchestrator.cli.'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout
+    assert loaded.strip() == "[]"

@@ -15,20 +15,20 @@ from typing import Any, get_args
 
 import typer
 
-from ..deploy import (DeploymentOverrides, Project, Selection, git_checkout,
-                      git_clone_pull_steps, missing_fields, read_project_file)
-from ..deploy.checks import is_name
-from ..deploy.flow_facts import import_flow_facts
-from ..deploy.overrides import apply_overrides
-from ..deploy.saving import save_deployment
-from ..deploy.schema import NAME_ADVICE, DeploymentDeclaration, ProjectFile
-from ..deploy.selection import Selected, flow_names, select_deployments
+from ..cli.common import client
 from ..errors import AlreadyExists, FlowpoolError
 from ..models import WorkPoolCreate
 from ..models.work_pools import WorkerType
 from ..schedules import INTERVAL_HELP, schedule_from_flags
 from ..steps.diagnostics import LineIndex
-from .common import client
+from . import (DeploymentOverrides, Project, Selection, git_checkout,
+               git_clone_pull_steps, missing_fields, read_project_file)
+from .checks import is_name
+from .flow_facts import import_flow_facts
+from .overrides import apply_overrides
+from .saving import save_deployment
+from .schema import NAME_ADVICE, DeploymentDeclaration, ProjectFile
+from .selection import Selected, flow_names, select_deployments
 
 NEW_FILE = "flowpool.yaml"
 SCHEDULE_KINDS = ("none", "cron", "interval", "rrule")

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import typer
 
+from ..cli.common import client, merged_parameters
+from ..cli.output import OUTPUT_OPTION, Output, show
+from ..cli.schedule_options import (ANCHOR_OPTION, CRON_OPTION, INTERVAL_OPTION, RRULE_OPTION,
+                                    TIMEZONE_OPTION, keep_interval_anchor, schedule_from_options)
 from ..entrypoints import load_flow, split_entrypoint
 from ..errors import FieldError, InvalidInput
 from ..models import DeploymentCreate
 from ..parameters import parameter_schema, parse_assignments, validate_against_schema
 from ..schedules import check_schedule_parameters, describe
-from .common import client, merged_parameters
-from .deploy_project import (ALL_OPTION, DRY_RUN_OPTION, FILE_OPTION, NO_PROMPT_OPTION,
-                             DeployFlags, deploy_project, project_deploy_wanted)
-from .deploy_requests import RunOptions, warn_literal_secrets
-from .output import OUTPUT_OPTION, Output, show
-from .schedule_options import (ANCHOR_OPTION, CRON_OPTION, INTERVAL_OPTION, RRULE_OPTION,
-                               TIMEZONE_OPTION, keep_interval_anchor, schedule_from_options)
+from .from_project import (ALL_OPTION, DRY_RUN_OPTION, FILE_OPTION, NO_PROMPT_OPTION,
+                           DeployFlags, deploy_project, project_deploy_wanted)
+from .requests import RunOptions, warn_literal_secrets
 
 
 class CollisionOption(str, Enum):

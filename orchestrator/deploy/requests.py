@@ -16,15 +16,15 @@ from typing import Any, Sequence
 import typer
 from pydantic import ValidationError
 
-from ..deploy import PlannedDeployment, Registration
-from ..deploy.flow_facts import FlowFacts
+from ..cli.schedule_options import keep_interval_anchor
 from ..errors import FieldError, InvalidInput
 from ..masking import literal_secrets
 from ..models import DeploymentCreate
 from ..models.deployments import StoredSchedule
 from ..schedules import DeploymentSchedule, check_schedule_parameters, schedules_from_config
 from ..steps.diagnostics import format_path
-from .schedule_options import keep_interval_anchor
+from . import PlannedDeployment, Registration
+from .flow_facts import FlowFacts
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ def init(recipe: str = typer.Option(None, "--recipe", "-r",
     """Write flowpool.yaml here: how deploy builds and pushes the code, how each run pulls it.
 
     Without --recipe, a git checkout with a remote gets the git recipe, else local."""
-    from ..deploy import RECIPES, guess_recipe, write_project_file
+    from . import RECIPES, guess_recipe, write_project_file
 
     if list_recipes:
         width = max(len(name) for name in RECIPES)

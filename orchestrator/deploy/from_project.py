@@ -22,15 +22,15 @@ from typing import Any
 
 import typer
 
-from ..deploy import (DeploymentOverrides, Plan, Selection, find_project_file, format_plan,
-                      load_project, plan_as_dict, plan_deploy, prepare_registration)
+from ..cli.common import client
+from ..cli.output import Output, print_json
+from ..cli.schedule_options import schedule_from_options
 from ..errors import NotFound
 from ..models import Deployment, DeploymentCreate
 from ..schedules import describe
-from .common import client
-from .deploy_requests import RunOptions, deployment_request, warn_literal_secrets
-from .output import Output, print_json
-from .schedule_options import schedule_from_options
+from . import (DeploymentOverrides, Plan, Selection, find_project_file, format_plan,
+               load_project, plan_as_dict, plan_deploy, prepare_registration)
+from .requests import RunOptions, deployment_request, warn_literal_secrets
 
 ALL_OPTION = typer.Option(False, "--all", help="deploy every deployment of the project file")
 FILE_OPTION = typer.Option(None, "--file", help="the project file (default: flowpool.yaml, "
