@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
 # settings that hold credentials of the control plane, whatever their names say
 WORKER_ONLY_SETTINGS = frozenset({"FLOWPOOL_API_KEY", "FLOWPOOL_REDIS_URL", "FLOWPOOL_DATABASE_URL"})
-
-
 OUTPUT_TAIL_LINES = 50  # the last lines of output a crash report quotes
 LABEL_PREFIX = "flowpool.io/"
 
