@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.devstack import LocalStack  # noqa: E402
+from devstack import LocalStack  # noqa: E402
 from orchestrator.embedded_redis import EmbeddedRedis  # noqa: E402
 from orchestrator.models import FlowRunCreate  # noqa: E402
 from orchestrator.states import FINAL_STATES  # noqa: E402

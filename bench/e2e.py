@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.devstack import LocalStack, wait_for  # noqa: E402
+from devstack import LocalStack, wait_for  # noqa: E402
 from orchestrator.models import FlowRunCreate  # noqa: E402
 from orchestrator.states import FINAL_STATES  # noqa: E402
 

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.devstack import LocalStack, wait_for  # noqa: E402
+from devstack import LocalStack, wait_for  # noqa: E402
 from orchestrator.models import (DeploymentCreate, FlowRunCreate, WorkPoolCreate,  # noqa: E402
                                  WorkQueueCreate)
 from orchestrator.scheduler.dispatch import dispatch_once  # noqa: E402

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from config.settings import Settings  # noqa: E402
-from orchestrator.devstack import LocalStack, wait_for  # noqa: E402
+from devstack import LocalStack, wait_for  # noqa: E402
 from orchestrator.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 from orchestrator.keys import celery_queue  # noqa: E402
 from orchestrator.leases import WorkerBeat, record_worker_beat  # noqa: E402
@@ -38,8 +38,8 @@ from orchestrator.schedules import CronSchedule, DeploymentSchedule  # noqa: E40
 from orchestrator.states import FINAL_STATES, StateType  # noqa: E402
 from orchestrator.store import deployments, work_pools  # noqa: E402
 from orchestrator.store.database import Database  # noqa: E402
+from orchestrator.store.deployment_schedules import insert_runs_once  # noqa: E402
 from orchestrator.store.flow_runs import new_run_values  # noqa: E402
-from orchestrator.store.schedules import insert_runs_once  # noqa: E402
 
 TRIVIAL_FLOW = "from orchestrator import flow\n\n@flow\ndef trivial(n: int = 0):\n    return n\n"
 POOL = "bench"

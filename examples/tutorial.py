@@ -11,11 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from config.settings import DEFAULT_API_PORT, get_settings
-from orchestrator.devstack import LocalStack, flowpool_command
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # devstack.py lives at the top of the repository
+
+from config.settings import DEFAULT_API_PORT, get_settings  # noqa: E402
+from devstack import LocalStack, flowpool_command  # noqa: E402
 
 POOL = "tutorial-process-pool"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def say(text: str) -> None:

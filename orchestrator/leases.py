@@ -1,4 +1,5 @@
-"""Liveness in Redis: per-run heartbeat leases, cancel requests, and worker heartbeats.
+"""Liveness in Redis: per-run heartbeat leases, cancel requests, worker heartbeats, and who
+holds the scheduler's leader lease (read here; taken and kept by `scheduler/leader.py`).
 
 A worker's supervisor renews its run's lease from a thread user code cannot starve; the
 scheduler treats a RUNNING run without a lease as crashed. Workers record a heartbeat per pool
@@ -75,3 +76,9 @@ def forget_worker(redis, pool: str, name: str) -> None:
 def read_worker_beats(redis, pool: str) -> list[WorkerBeat]:
     raw = redis.hgetall(keys.pool_workers(pool))
     return sorted((WorkerBeat(**json.loads(v)) for v in raw.values()), key=lambda b: b.name)
+
+
+def current_leader(redis) -> str | None:
+    """The identity of the scheduler that holds the lease, or None when nobody leads."""
+    value = redis.get(keys.SCHEDULER_LEADER_LOCK)
+    return value.decode() if isinstance(value, bytes) else value

@@ -23,7 +23,7 @@ def parse_variable_value(text: str) -> Any:
 
 
 class ServerVariables:
-    """A VariableResolver (orchestrator.project) backed by the API: each name is asked for
+    """A VariableResolver (orchestrator.steps.rendering) backed by the API: each name is asked for
     once, so a deploy or a run sees one value per variable however often it is used.
 
     A variable that is not set raises NotFound, which the templating turns into an error

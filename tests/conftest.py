@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.devstack import LocalStack
+from devstack import LocalStack
 from orchestrator.embedded_redis import EmbeddedRedis, free_port
 from orchestrator.store.database import Database
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 
+from devstack import wait_for
 from orchestrator.broker import BrokerProbe, redis_client
-from orchestrator.devstack import wait_for
 from orchestrator.embedded_redis import (CONFIG_FILE, PASSWORD_FILE, EmbeddedRedis, RedisKeeper,
                                          free_port)
 

@@ -7,10 +7,11 @@ import threading
 import pytest
 import redis as redis_lib
 
+from devstack import wait_for
 from orchestrator import keys
-from orchestrator.devstack import wait_for
 from orchestrator.embedded_redis import EmbeddedRedis, free_port
-from orchestrator.scheduler.leader import LeaderLease, LeaseKeeper, current_leader
+from orchestrator.leases import current_leader
+from orchestrator.scheduler.leader import LeaderLease, LeaseKeeper
 
 
 @pytest.fixture(scope="module")

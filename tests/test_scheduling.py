@@ -11,11 +11,12 @@ import sqlalchemy as sa
 
 from orchestrator.errors import AlreadyExists, InvalidInput, NotFound
 from orchestrator.models import DeploymentCreate, StateProposal, WorkPoolCreate
-from orchestrator.scheduler.materialize import idempotency_key
 from orchestrator.scheduler.materializer import Materializer, materialize
 from orchestrator.schedules import CronSchedule, DeploymentSchedule, IntervalSchedule
+from orchestrator.schedules.lookahead import idempotency_key
 from orchestrator.states import Origin, StateType
-from orchestrator.store import deployments, flow_runs, schedules, work_pools
+from orchestrator.store import deployment_schedules as schedules
+from orchestrator.store import deployments, flow_runs, work_pools
 from orchestrator.store.database import Database
 from orchestrator.store.tables import flow_runs as runs_table
 

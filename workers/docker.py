@@ -12,7 +12,6 @@ import collections
 import logging
 import math
 import re
-import shlex
 import sys
 import threading
 from typing import Any
@@ -22,11 +21,11 @@ from orchestrator.errors import FlowpoolError
 from orchestrator.models import ClaimedRun
 
 from .context import WorkerContext
-from .infrastructure import engine_environment
+from .infrastructure import (OUTPUT_TAIL_LINES, engine_command, engine_environment,
+                             run_labels)
 
 log = logging.getLogger("flowpool.worker.docker")
 
-OUTPUT_TAIL_LINES = 50
 ENGINE_TIMEOUT_S = 60.0  # any single call to the engine, pulls included (per read)
 WAIT_SLICE_S = 5.0  # wait() asks again this often, so a dropped connection cannot block it
 FOLLOW_DRAIN_S = 1.0  # after exit, how long the output follower may take to get the last lines
@@ -34,7 +33,6 @@ CONTAINER_GONE_EXIT_CODE = -1  # no exit code to report: the tail says why
 SIGKILL_EXIT_CODE = 137
 PULL_POLICIES = ("always", "if-not-present", "never")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-LABEL_PREFIX = "flowpool.io/"
 
 
 # -- launch --------------------------------------------------------------------------------
@@ -160,12 +158,6 @@ def container_settings(job: dict, claimed: ClaimedRun, token: str,
     return {key: value for key, value in settings.items() if value not in (None, [], "")}
 
 
-def engine_command(configured: str | list | None, run_id: str) -> list[str]:
-    if not configured:
-        return ["python", "-m", "orchestrator.engine", run_id]
-    return shlex.split(configured) if isinstance(configured, str) else list(configured)
-
-
 def container_name(run_name: str, token: str) -> str:
     """Unique per attempt (the dispatch token), readable in `docker ps`."""
     return re.sub(r"[^A-Za-z0-9_.-]", "-", f"flowpool-{run_name}-{token[:8]}")[:128]
@@ -173,11 +165,7 @@ def container_name(run_name: str, token: str) -> str:
 
 def container_labels(job_labels: dict | None, claimed: ClaimedRun) -> dict[str, str]:
     """The job's labels, then flowpool's own, which a job cannot override."""
-    run, deployment = claimed.flow_run, claimed.deployment
-    own = {"flow-run-id": run.id, "flow-run-name": run.name, "flow": run.flow_name,
-           "deployment": deployment.full_name, "deployment-id": deployment.id,
-           "work-pool": claimed.work_pool.name, "attempt": str(run.attempt)}
-    return {**(job_labels or {}), **{LABEL_PREFIX + key: value for key, value in own.items()}}
+    return {**(job_labels or {}), **run_labels(claimed)}
 
 
 def container_api_url(api_url: str, network_mode: str | None, podman: bool) -> str:

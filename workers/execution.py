@@ -12,10 +12,13 @@ from orchestrator.states import StateType
 
 from . import docker, kubernetes, process
 from .context import WorkerContext
+from .infrastructure import Handle, Launch
 from .supervisor import Ending, Outcome, supervise
 
 log = logging.getLogger("flowpool.worker")
-INFRASTRUCTURES = {"process": process, "docker": docker, "kubernetes": kubernetes}
+# The infrastructure types, by pool type: each module's `launch` (the contract: infrastructure.py).
+INFRASTRUCTURES: dict[str, Launch] = {"process": process.launch, "docker": docker.launch,
+                                      "kubernetes": kubernetes.launch}
 
 
 def execute(message: DispatchMessage, ctx: WorkerContext) -> None:
@@ -50,10 +53,10 @@ def render_job(claimed: ClaimedRun) -> dict:
                                     claimed.flow_run.job_variables)
 
 
-def launch(claimed: ClaimedRun, token: str, ctx: WorkerContext):
-    infrastructure = INFRASTRUCTURES[claimed.work_pool.type]
+def launch(claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Handle | None:
+    start = INFRASTRUCTURES[claimed.work_pool.type]
     try:
-        return infrastructure.launch(render_job(claimed), claimed, token, ctx)
+        return start(render_job(claimed), claimed, token, ctx)
     except Exception as exc:  # the infrastructure could not start: the run crashed
         report_crash(ctx, claimed, token, f"could not start the flow run: {exc}")
         return None

@@ -1,23 +1,73 @@
-"""What every infrastructure gives the engine it starts: the environment a flow run sees.
+"""The contract of an infrastructure type, and what every one gives the engine it starts.
+
+An infrastructure is a module with `launch(job, claimed, token, ctx) -> Handle` (registered in
+`execution.INFRASTRUCTURES`): it starts `engine_command()` with `engine_environment()` and
+`run_labels()`, and hands back a `Handle`, which the supervisor watches.
 
 A flow run executes user code, so it gets only what it needs to report on itself: the API's
-URL, its run id and dispatch token, and its run credential in place of the API key (which
-could change pools and deployments). The worker's own secrets stay with the worker.
+URL, its run id, attempt and dispatch token, and its run credential in place of the API key
+(which could change pools and deployments). The worker's own secrets stay with the worker.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+import shlex
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from orchestrator.masking import environment_secrets, is_secret_name, mask_text, secret_values
 from orchestrator.models import ClaimedRun
 from orchestrator.templating import placeholders
 
+if TYPE_CHECKING:
+    from .context import WorkerContext
+
 # settings that hold credentials of the control plane, whatever their names say
 WORKER_ONLY_SETTINGS = frozenset({"FLOWPOOL_API_KEY", "FLOWPOOL_REDIS_URL", "FLOWPOOL_DATABASE_URL"})
+OUTPUT_TAIL_LINES = 50  # the last lines of output a crash report quotes
+LABEL_PREFIX = "flowpool.io/"
+
+
+class Handle(Protocol):
+    """A launched run's infrastructure, as `supervisor.supervise()` watches it. Every call is
+    bounded: the supervisor must keep heartbeating whatever the infrastructure does."""
+
+    def poll(self, timeout_s: float) -> int | None:
+        """The exit code if the run's main process ended within `timeout_s`, else None."""
+
+    def wait(self) -> int:
+        """The exit code, once the run's main process has ended."""
+
+    def stop(self, grace_s: float) -> int:
+        """Ask the run to stop (SIGTERM or its equivalent), force it after `grace_s` (at once
+        if 0), and return its exit code; nothing of the run outlives it."""
+
+    def output_tail(self) -> list[str]:
+        """The last OUTPUT_TAIL_LINES lines of output, secrets masked, for a crash report."""
+
+
+Launch = Callable[[dict, ClaimedRun, str, "WorkerContext"], Handle]
+
+
+def engine_command(configured: str | list | None, run_id: str,
+                   python: str = "python") -> list[str]:
+    """The job's `command`, or the engine run by `python` (the worker's own interpreter for a
+    process; the image's `python` in a container)."""
+    if not configured:
+        return [python, "-m", "orchestrator.engine", run_id]
+    return shlex.split(configured) if isinstance(configured, str) else list(configured)
+
+
+def run_labels(claimed: ClaimedRun) -> dict[str, str]:
+    """flowpool's own labels of a run's container or Job, which a job cannot override."""
+    run, deployment = claimed.flow_run, claimed.deployment
+    own = {"flow-run-id": run.id, "flow-run-name": run.name, "flow": run.flow_name,
+           "deployment": deployment.full_name, "deployment-id": deployment.id,
+           "work-pool": claimed.work_pool.name, "attempt": str(run.attempt)}
+    return {LABEL_PREFIX + key: value for key, value in own.items()}
 
 
 def engine_environment(claimed: ClaimedRun, token: str, api_url: str) -> dict[str, str]:
-    """What the engine needs to fetch and report its run."""
+    """What the engine needs to fetch and report its run (FLOWPOOL_RUN_ID and
+    FLOWPOOL_RUN_ATTEMPT are also for the flow's own code, to tell its run and attempt)."""
     run = claimed.flow_run
     env = {"FLOWPOOL_API_URL": api_url, "FLOWPOOL_RUN_ID": run.id, "FLOWPOOL_RUN_TOKEN": token,
            "FLOWPOOL_RUN_ATTEMPT": str(run.attempt), "PYTHONUNBUFFERED": "1"}

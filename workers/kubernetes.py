@@ -12,7 +12,6 @@ import logging
 import math
 import os
 import re
-import shlex
 import sys
 import threading
 import time
@@ -23,18 +22,17 @@ from orchestrator.errors import FlowpoolError
 from orchestrator.models import ClaimedRun
 
 from .context import WorkerContext
-from .infrastructure import engine_environment
+from .infrastructure import (LABEL_PREFIX, OUTPUT_TAIL_LINES, engine_command, engine_environment,
+                             run_labels)
 
 log = logging.getLogger("flowpool.worker.kubernetes")
 
-OUTPUT_TAIL_LINES = 50
 NO_EXIT_CODE = -1  # the container never ran, or its pod vanished: the tail says why
 WATCH_SLICE_S = 10  # each watch call ends after this long, so deadlines are checked
 API_TIMEOUT_S = 30  # any other single call to the cluster
 API_RETRY_S = 2.0  # pause after a failed call to the cluster before the next one
 STOP_SETTLE_S = 30.0  # after a stop's grace period, how long the pod may take to go
 ECHO_DRAIN_S = 1.0
-LABEL_PREFIX = "flowpool.io/"
 IMAGE_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
                   "CreateContainerConfigError", "CreateContainerError"}
 
@@ -78,12 +76,6 @@ def _env_list(env: dict | list | None, flowpool_vars: dict[str, str]) -> list[di
     return entries + [{"name": k, "value": v} for k, v in flowpool_vars.items()]
 
 
-def engine_command(configured: str | list | None, run_id: str) -> list[str]:
-    if not configured:
-        return ["python", "-m", "orchestrator.engine", run_id]
-    return shlex.split(configured) if isinstance(configured, str) else list(configured)
-
-
 def job_name(run_name: str, token: str) -> str:
     """Unique per attempt (the dispatch token); a DNS label, as Job names must be."""
     slug = re.sub(r"[^a-z0-9-]+", "-", run_name.lower()).strip("-")[:45].rstrip("-")
@@ -91,11 +83,10 @@ def job_name(run_name: str, token: str) -> str:
 
 
 def job_labels(claimed: ClaimedRun) -> dict[str, str]:
-    run, deployment = claimed.flow_run, claimed.deployment
-    values = {"flow-run-id": run.id, "flow-run-name": run.name, "flow": run.flow_name,
-              "deployment": deployment.name, "deployment-id": deployment.id,
-              "work-pool": claimed.work_pool.name, "attempt": str(run.attempt)}
-    return {LABEL_PREFIX + key: label_value(value) for key, value in values.items()}
+    """flowpool's labels as label values; the deployment by its name alone, as a label value
+    cannot hold the `/` of its full name."""
+    labels = {**run_labels(claimed), LABEL_PREFIX + "deployment": claimed.deployment.name}
+    return {key: label_value(value) for key, value in labels.items()}
 
 
 def label_value(text: str) -> str:

@@ -1,10 +1,13 @@
 """The process infrastructure: each flow run in its own subprocess and process group, with
-every process it starts tracked (`process_tree`) and killed when the run ends."""
+every process it starts tracked (`process_tree`) and killed when the run ends.
+
+The engine gets the claimed run (run, deployment, pool, secrets unmasked) from the worker
+rather than from the API: as JSON on a pipe it inherits (`LAUNCH_FD_VARIABLE` names the
+descriptor), so nothing secret is put on a command line or in a file."""
 from __future__ import annotations
 
 import collections
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -12,13 +15,12 @@ import threading
 import time
 
 from orchestrator.masking import redact
-from orchestrator.models import ClaimedRun
+from orchestrator.models import LAUNCH_FD_VARIABLE, ClaimedRun
 
 from . import process_tree
 from .context import WorkerContext
-from .infrastructure import engine_environment, inherited_environment, run_secrets
-
-OUTPUT_TAIL_LINES = 50
+from .infrastructure import (OUTPUT_TAIL_LINES, engine_command, engine_environment,
+                             inherited_environment, run_secrets)
 
 
 class ProcessHandle:
@@ -87,17 +89,43 @@ class ProcessHandle:
 
 def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> ProcessHandle:
     run = claimed.flow_run
-    command = _command(job.get("command"), run.id)
+    command = engine_command(job.get("command"), run.id, python=sys.executable)
     cwd = job.get("working_dir") or _default_directory(claimed, ctx)
     env = {**inherited_environment(os.environ, claimed), **(job.get("env") or {}),
            **engine_environment(claimed, token, ctx.api_url),
            "FLOWPOOL_SUPERVISOR_PID": str(os.getpid())}
     processes = process_tree.track(run.id, run.attempt, ctx.process_cgroups)
-    popen = processes.spawn(lambda: subprocess.Popen(
-        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True))
+    launch_read, launch_write = os.pipe()
+    env[LAUNCH_FD_VARIABLE] = str(launch_read)
+    try:
+        popen = processes.spawn(lambda: subprocess.Popen(
+            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(launch_read,)))
+    except BaseException:
+        os.close(launch_write)
+        raise
+    finally:
+        os.close(launch_read)
+    hand_over(launch_write, claimed)
     return ProcessHandle(popen, processes, bool(job.get("stream_output", True)),
                          run_secrets(job, claimed, env))
+
+
+def hand_over(fd: int, claimed: ClaimedRun) -> None:
+    """Write the claimed run to the engine's pipe from a thread: a large run fills the pipe
+    until the engine reads it, and a custom command that never reads it must not block the
+    worker (its write fails when the process ends)."""
+    def write() -> None:
+        data = claimed.model_dump_json().encode()
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        except BrokenPipeError:
+            pass  # the run's process ended, or never read it
+        finally:
+            os.close(fd)
+
+    threading.Thread(target=write, name=f"launch-{claimed.flow_run.id}", daemon=True).start()
 
 
 def _default_directory(claimed: ClaimedRun, ctx: WorkerContext) -> str:
@@ -111,8 +139,3 @@ def _default_directory(claimed: ClaimedRun, ctx: WorkerContext) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     return str(directory)
 
-
-def _command(configured: str | list | None, run_id: str) -> list[str]:
-    if not configured:
-        return [sys.executable, "-m", "orchestrator.engine", run_id]
-    return shlex.split(configured) if isinstance(configured, str) else list(configured)

@@ -18,6 +18,7 @@ from orchestrator.models import ClaimedRun, FlowRun
 from orchestrator.states import FINAL_STATES, StateType
 
 from .context import WorkerContext
+from .infrastructure import Handle
 
 log = logging.getLogger("flowpool.worker")
 POLL_INTERVAL_S = 0.5
@@ -37,7 +38,7 @@ class Outcome:
     exit_code: int | None
 
 
-def supervise(handle, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Outcome:
+def supervise(handle: Handle, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Outcome:
     run = claimed.flow_run
     started = time.monotonic()
     next_beat = started
@@ -94,7 +95,7 @@ def judge(current: FlowRun, token: str) -> Ending | None:
     return None
 
 
-def _let_exit(handle, run_id: str, grace_s: float) -> int:
+def _let_exit(handle: Handle, run_id: str, grace_s: float) -> int:
     """Wait for an attempt's process that reported its end to exit; kill it (no SIGTERM:
     there is no flow left to stop) if it lingers past the grace."""
     log.info("run %s: %s; waiting for its process to exit", run_id, Ending.EXITING.value)

@@ -10,7 +10,7 @@ from .. import __version__
 from ..broker import BrokerProbe, redis_client
 from ..store.database import Database
 from ..wakeup import Doorbell
-from . import deployments, flow_runs, logs, schedules, variables, work_pools
+from . import deployment_schedules, deployments, flow_runs, logs, variables, work_pools
 from .auth import ApiKeyGuard, document_api_key
 from .body_limit import BodyLimit
 from .errors import install_error_handlers
@@ -34,7 +34,7 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None,
     api = APIRouter(prefix="/api")
     api.include_router(work_pools.router)
     api.include_router(deployments.router)
-    api.include_router(schedules.router)
+    api.include_router(deployment_schedules.router)
     api.include_router(flow_runs.router)
     api.include_router(logs.router)
     api.include_router(variables.router)

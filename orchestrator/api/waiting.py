@@ -1,6 +1,6 @@
 """Late and waiting reasons on the runs the API returns: reads what can hold a run back (the
 broker, pauses, limits, usage, online workers, the scheduler's lease) once per request, then
-applies the pure rules of `scheduler/waiting.py`."""
+applies the pure rules of `waiting_reasons.py`."""
 from __future__ import annotations
 
 import logging
@@ -11,15 +11,13 @@ import sqlalchemy as sa
 
 from config.settings import get_settings
 
+from ..admission import WorkerCapacity
 from ..broker import BrokerProbe
-from ..leases import read_worker_beats
+from ..leases import current_leader, read_worker_beats
 from ..models import FlowRun
-from ..scheduler.admission import WorkerCapacity
-from ..scheduler.dispatch import load_limits, load_usage
-from ..scheduler.leader import current_leader
-from ..scheduler.waiting import DispatchSnapshot, with_waiting_info
 from ..states import StateType
-from ..store.tables import work_pools, work_queues
+from ..store.dispatch import load_limits, load_usage, paused_pools_and_queues
+from ..waiting_reasons import DispatchSnapshot, is_due, with_waiting_info
 from .dependencies import utcnow
 
 log = logging.getLogger(__name__)
@@ -29,30 +27,31 @@ Run = TypeVar("Run", bound=FlowRun)
 
 def annotate_waiting(conn: sa.Connection, redis, runs: list[Run],
                      probe: BrokerProbe | None = None) -> list[Run]:
-    """`runs` with `late` and `waiting_reason` filled in."""
-    waiting_pools = {r.work_pool_name for r in runs if r.state_type in WAITING}
-    if not waiting_pools:
+    """`runs` with `late` and `waiting_reason` filled in. Pauses, limits, usage, workers and
+    the scheduler are read only when a run is due (a read of a running, finished, pending or
+    future run asks none of them)."""
+    if not any(r.state_type in WAITING for r in runs):
         return runs
-    snapshot = read_snapshot(conn, redis, sorted(waiting_pools), probe)
     now, late_after_s = utcnow(), get_settings().late_after_s
+    due_pools = sorted({r.work_pool_name for r in runs if is_due(r, now)})
+    snapshot = read_snapshot(conn, redis, due_pools, probe)
     return [with_waiting_info(r, snapshot if r.state_type in WAITING else None, now,
                               late_after_s) for r in runs]
 
 
 def read_snapshot(conn: sa.Connection, redis, pools: list[str],
                   probe: BrokerProbe | None = None) -> DispatchSnapshot:
+    """What holds back the due runs of `pools`; with no pool, only whether the broker answers."""
     broker_up = probe.up() if probe is not None else None
+    if not pools:
+        return DispatchSnapshot.broker_only(broker_up)
     if broker_up is False:
         redis = None  # what lives in Redis is unknown while it does not answer
-    paused_pools = conn.execute(sa.select(work_pools.c.name).where(work_pools.c.paused.is_(True)))
-    paused_queues = conn.execute(sa.select(work_queues.c.work_pool_name, work_queues.c.name)
-                                 .where(work_queues.c.paused.is_(True)))
+    paused_pools, paused_queues = paused_pools_and_queues(conn)
     return DispatchSnapshot(
-        paused_pools=frozenset(paused_pools.scalars()),
-        paused_queues=frozenset((r.work_pool_name, r.name) for r in paused_queues),
-        limits=load_limits(conn), usage=load_usage(conn),
-        capacity=_worker_capacity(redis, pools), scheduler_running=_scheduler_running(redis),
-        broker_up=broker_up)
+        paused_pools=paused_pools, paused_queues=paused_queues, limits=load_limits(conn),
+        usage=load_usage(conn), capacity=_worker_capacity(redis, pools),
+        scheduler_running=_scheduler_running(redis), broker_up=broker_up)
 
 
 def _worker_capacity(redis, pools: list[str]) -> WorkerCapacity | None:

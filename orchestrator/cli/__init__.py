@@ -1,1 +1,2 @@
-"""The `flowpool` command line: one Typer app per noun, all speaking HTTP to the API."""
+"""The `flowpool` command line: one Typer app per noun, all speaking HTTP to the API (the
+`deploy` and `init` commands come from `orchestrator.deploy`)."""

@@ -10,8 +10,8 @@ from ..parameters import parse_assignments
 from . import deployment_schedule
 from .common import client, merged_parameters
 from .flow_run import watch_run
-from .output import OUTPUT_OPTION, Output, print_fields, print_json, print_table, show
-from .waiting import state_label
+from .output import (OUTPUT_OPTION, Output, print_fields, print_json, print_table, show,
+                     state_label)
 
 app = typer.Typer(help="Deployments: flows registered to run on a work pool.", no_args_is_help=True)
 app.add_typer(deployment_schedule.app, name="schedule")

@@ -13,8 +13,8 @@ from ..models import FlowRunDetail
 from ..models.logs import MAX_PAGE
 from ..states import FINAL_STATES
 from .common import client
-from .output import OUTPUT_OPTION, Output, format_cell, print_fields, print_table, show
-from .waiting import state_label, waiting_code, waiting_text
+from .output import (OUTPUT_OPTION, Output, format_cell, print_fields, print_table, show,
+                     state_label, waiting_code, waiting_text)
 
 app = typer.Typer(help="Flow runs: their states, results and logs.", no_args_is_help=True)
 POLL_INTERVAL_S = 0.2

@@ -6,10 +6,10 @@ import sys
 import typer
 from pydantic import ValidationError
 
+from ..deploy.command import deploy
+from ..deploy.init_command import init
 from ..errors import FieldError, FlowpoolError, InvalidInput
 from . import deployment, flow_run, scheduler, server, variable, work_pool, work_queue, worker
-from .deploy import deploy
-from .init import init
 
 app = typer.Typer(name="flowpool", no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Deploy Python flows and run them on work pools.")

@@ -9,6 +9,8 @@ from typing import Any, Iterable
 import typer
 from pydantic import BaseModel
 
+from ..models import FlowRun
+
 
 class Output(str, Enum):
     table = "table"
@@ -67,3 +69,18 @@ def show(value: Any, output: Output, human) -> None:
         print_json(value)
     else:
         human(value)
+
+
+# How a run that has not started shows: Late, and why it waits.
+def state_label(run: FlowRun) -> str:
+    """The state name, or Late for a SCHEDULED run past its time by more than the threshold."""
+    return "Late" if run.late else run.state_name
+
+
+def waiting_code(run: FlowRun) -> str | None:
+    return run.waiting_reason.code.value if run.waiting_reason else None
+
+
+def waiting_text(run: FlowRun) -> str | None:
+    reason = run.waiting_reason
+    return f"{reason.code.value}: {reason.message}" if reason else None

@@ -1,4 +1,9 @@
-"""The engine: fetch the run, run the pull steps, load the flow, call it, report the outcome.
+"""The engine: receive the run, run the pull steps, load the flow, call it, report the outcome.
+
+It receives what the worker already knows (the claimed run, its deployment and pool): from the
+worker over an inherited pipe in a process run, from the API with the run's credential in a
+container, where no pipe reaches (secrets must not land in a container's or a Job's spec).
+Then it calls the API only to report: states, logs, and the variables the pull steps read.
 
 It reports with the attempt's dispatch token, so a stale attempt can never overwrite a newer
 one. A failure of the flow ends FAILED with its traceback in the run's logs; the engine exits
@@ -13,13 +18,13 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, MutableMapping
 
 from ..client import FlowpoolClient
 from ..entrypoints import load_flow
 from ..errors import FlowpoolError
 from ..masking import environment_secrets, redact, secret_values
-from ..models import StateProposal
+from ..models import LAUNCH_FD_VARIABLE, ClaimedRun, StateProposal
 from ..parameters import coerce_parameters
 from ..processes import set_parent_death_signal
 from ..states import StateType
@@ -67,7 +72,7 @@ def main(argv: list[str]) -> int:
 def execute(client: FlowpoolClient, run_id: str, shipper: LogShipper) -> StateProposal:
     """Run the flow; the outcome as the state to propose."""
     try:
-        launched = client.read_launch_bundle(run_id)
+        launched = receive_launch(client, run_id)
         run, deployment = launched.flow_run, launched.deployment
         shipper.secrets.update(secret_values([deployment.pull_steps, deployment.job_variables,
                                               run.job_variables]))
@@ -90,13 +95,27 @@ def execute(client: FlowpoolClient, run_id: str, shipper: LogShipper) -> StatePr
     return StateProposal(type=StateType.COMPLETED, result=value, result_is_repr=is_repr)
 
 
+def receive_launch(client: FlowpoolClient, run_id: str,
+                   environ: MutableMapping[str, str] = os.environ) -> ClaimedRun:
+    """What the run was launched with: from the worker's pipe when it gave one, else from the
+    API. The variable is dropped, so the flow's own processes do not look for the pipe."""
+    fd = environ.pop(LAUNCH_FD_VARIABLE, None)
+    if fd is None:
+        return client.read_launch_bundle(run_id)
+    with os.fdopen(int(fd), "rb") as pipe:
+        launched = ClaimedRun.model_validate_json(pipe.read())
+    if launched.flow_run.id != run_id:
+        raise FlowpoolError(f"the worker handed over flow run {launched.flow_run.id}, not {run_id}")
+    return launched
+
+
 def pull_code(client: FlowpoolClient, run_id: str, pull_steps: list[dict] | None) -> None:
     """Run the deployment's pull steps here, in the run's infrastructure, before the flow is
     loaded: they put the code in place (a clone, a download) and move into its directory.
     Their variables are read now, so a changed variable reaches the next run."""
     if not pull_steps:
         return
-    from ..project import run_pull_steps
+    from ..steps.runner import run_pull_steps
     from ..variables import ServerVariables
 
     log.info("flow run %s: running %d pull step(s)", run_id, len(pull_steps))

@@ -126,6 +126,11 @@ class ClaimRequest(Model):
     worker_name: Annotated[str, Field(max_length=200)]
 
 
+# The environment variable that names the pipe on which a process run's engine receives its
+# ClaimedRun from the worker (an engine without it asks the API: GET /flow_runs/{id}/launch).
+LAUNCH_FD_VARIABLE = "FLOWPOOL_LAUNCH_FD"
+
+
 class ClaimedRun(Model):
     """Everything a worker needs to launch a run it has claimed, secrets unmasked; with an API
     key set, the credential the run's process reports with (it never gets the key)."""

@@ -43,12 +43,6 @@ def scheduler_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def current_leader(redis) -> str | None:
-    """The identity of the scheduler that holds the lease, or None when nobody leads."""
-    value = redis.get(keys.SCHEDULER_LEADER_LOCK)
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class LeaderLease:
     """The lease itself: acquire, renew, release, and whether it is still ours."""
 

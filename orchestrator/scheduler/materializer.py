@@ -2,7 +2,7 @@
 not paused gets its runs ahead of time, as SCHEDULED runs keyed by (deployment, schedule,
 time) and inserted with INSERT ... ON CONFLICT DO NOTHING.
 
-Which times is the pure policy of `materialize.py`; this module reads what exists and
+Which times is the pure policy of `schedules/lookahead.py`; this module reads what exists and
 writes what is missing. Safe to run from any number of processes at once, and again after a
 crash in the middle: each time's key is the same everywhere, so a run is never created twice.
 Deployments are handled in batches, one short transaction each, so the database is never
@@ -19,12 +19,11 @@ import sqlalchemy as sa
 
 from ..models import Deployment, FlowRunCreate
 from ..models.deployments import StoredSchedule
-from ..schedules import check_stored, run_parameters
-from ..store import schedules as store
+from ..schedules import (DEFAULT_LOOKAHEAD, NO_FUTURE_RUNS, FutureRuns, Lookahead, check_stored,
+                         idempotency_key, run_parameters, times_not_yet_created, times_to_create)
+from ..store import deployment_schedules as store
 from ..store.database import Database
 from ..store.flow_runs import new_run_values
-from .materialize import (DEFAULT_LOOKAHEAD, NO_FUTURE_RUNS, FutureRuns, Lookahead,
-                          idempotency_key, times_not_yet_created, times_to_create)
 
 log = logging.getLogger(__name__)
 DEPLOYMENTS_PER_TRANSACTION = 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -14,10 +14,9 @@ from ..models import StateProposal
 from ..states import Origin, StateType
 from ..store import flow_runs as runs_store
 from ..store.database import Database
-from ..store.tables import flow_runs
+from ..store.dispatch import leased_runs
 
 log = logging.getLogger(__name__)
-LEASED_STATES = (StateType.RUNNING.value, StateType.CANCELLING.value)
 
 
 class Reaper:
@@ -51,11 +50,8 @@ class Reaper:
             return sum(self._end(conn, run_id, StateType(state), now) for run_id, state in dead)
 
     def _leased_runs(self, now: datetime) -> list[tuple[str, str]]:
-        cutoff = now - timedelta(seconds=self.crash_after_s)
-        query = sa.select(flow_runs.c.id, flow_runs.c.state_type).where(
-            flow_runs.c.state_type.in_(LEASED_STATES), flow_runs.c.state_changed <= cutoff)
         with self.db.connect() as conn:
-            return [(r.id, r.state_type) for r in conn.execute(query)]
+            return leased_runs(conn, now, self.crash_after_s)
 
     def _end(self, conn: sa.Connection, run_id: str, state: StateType, now: datetime) -> bool:
         silence = f"no heartbeat from its worker for {self.crash_after_s:g}s"

@@ -10,13 +10,14 @@ from datetime import datetime, timezone
 
 from config.settings import Settings
 
+from ..admission import WorkerCapacity
 from ..broker import answers, quick_client, redis_client
-from ..leases import read_worker_beats
+from ..leases import current_leader, read_worker_beats
 from ..store.database import Database
+from ..store.dispatch import next_due_time
 from ..wakeup import DoorbellListener
-from .admission import WorkerCapacity
-from .dispatch import Publisher, dispatch_once, next_due_time
-from .leader import RENEWALS_PER_LEASE, LeaderLease, LeaseKeeper, current_leader
+from .dispatch import Publisher, dispatch_once
+from .leader import RENEWALS_PER_LEASE, LeaderLease, LeaseKeeper
 from .materializer import Materializer
 from .reaper import Reaper
 

@@ -1,7 +1,11 @@
-"""flowpool's built-in project steps. Each is a plain function returning a dict of outputs.
+"""Steps: the built-in ones, each a plain function returning a dict of outputs, and the
+machinery that runs a list of them (`runner`: placeholders rendered by `rendering` and
+`references`, each step found by `declarations`, errors placed by `diagnostics`).
 
-A project file names them `flowpool.steps.NAME` (or by their Prefect names, see `names`);
-heavy libraries (fsspec, docker) are imported only when a step that needs them runs.
+`flowpool deploy` runs the build and push steps (`orchestrator.deploy`); the engine runs the
+pull steps at the start of every run. A project file names the built-ins `flowpool.steps.NAME`
+(or by their Prefect names, see `names`); heavy libraries (fsspec, docker) are imported only
+when a step that needs them runs.
 """
 from .cloud_storage import (pull_from_azure_blob_storage, pull_from_gcs, pull_from_s3,
                             push_to_azure_blob_storage, push_to_gcs, push_to_s3)

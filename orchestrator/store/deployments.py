@@ -7,8 +7,9 @@ import sqlalchemy as sa
 
 from ..errors import FieldError, NotFound
 from ..models import DEFAULT_QUEUE, Deployment, DeploymentCreate, new_id
-from .schedules import (check_schedules_can_run, check_unique_slugs, delete_future_runs,
-                        read_schedules, replace_schedules, run_definition)
+from .deployment_schedules import (check_schedules_can_run, check_unique_slugs,
+                                   delete_future_runs, read_schedules, replace_schedules,
+                                   run_definition)
 from .pages import Order, Page, fetch_page
 from .tables import deployments
 

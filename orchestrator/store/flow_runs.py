@@ -15,8 +15,8 @@ from ..jobs import validate_job_variables
 from ..models import (Deployment, FlowRun, FlowRunCreate, FlowRunDetail, StateProposal,
                       StateRecord, WorkPool, new_id)
 from ..parameters import validate_against_schema
-from ..states import (DEFAULT_NAMES, FINAL_STATES, Origin, StateType, decide, retry_delay_s,
-                      should_retry)
+from ..states import (DEFAULT_NAMES, FINAL_STATES, Attempts, Decision, Origin, StateType, decide,
+                      retry_message)
 from .pages import Order, Page, fetch_page
 from .tables import flow_run_states, flow_runs
 from .work_pools import read_work_queue
@@ -116,15 +116,17 @@ def page_flow_runs(conn: sa.Connection, state: StateType | None, deployment_id: 
 def set_state(conn: sa.Connection, run_id: str, proposal: StateProposal, origin: Origin,
               now: datetime, worker_name: str | None = None,
               scheduled_time: datetime | None = None) -> FlowRun:
-    """Apply `proposal` if the rules accept it; raise StateRejected otherwise."""
+    """Apply `proposal` as the rules decide (a retried failure becomes AwaitingRetry); raise
+    StateRejected when they refuse it."""
     run = read_flow_run(conn, run_id)
+    attempts = Attempts(run.attempt, run.retries, run.retry_delay_seconds)
     decision = decide(run.state_type, proposal.type, origin,
                       token_matches=proposal.token is not None
-                      and proposal.token == run.dispatch_token)
+                      and proposal.token == run.dispatch_token, attempts=attempts)
     if not decision.accepted:
         raise StateRejected(f"flow run {run_id} is {run.state_type.value}: {decision.reason}")
-    if should_retry(run.state_type, proposal.type, run.attempt, run.retries):
-        proposal, scheduled_time = _retry_instead(run, proposal, now)
+    if decision.is_retry:
+        proposal, scheduled_time = _awaiting_retry(attempts, proposal, decision, now)
     values = _state_values(run, proposal, now, decision.rule.issues_token, worker_name)
     if scheduled_time is not None:
         values["scheduled_time"] = scheduled_time
@@ -145,11 +147,15 @@ BULK_CHUNK = 500
 
 def issue_tokens(conn: sa.Connection, run_ids: list[str], current: StateType, now: datetime,
                  message: str | None = None) -> list[sa.Row]:
-    """Dispatch many runs at once: `current` -> PENDING, each with its own new token.
+    """The bulk form of `set_state`, for the dispatcher: many runs `current` -> PENDING, each
+    with its own new token.
 
-    The same rule as `set_state` (Dispatch, or RedispatchUnclaimed from PENDING), applied as
-    one compare-and-set statement per chunk; a run whose state changed meanwhile is left out.
-    Returns (id, work_pool_name, work_queue_name, dispatch_token) of the runs dispatched.
+    Judged once by the same `decide()` (Dispatch, or RedispatchUnclaimed from PENDING: the
+    server's rules, which need no token), then written as one compare-and-set statement per
+    chunk, `UPDATE ... WHERE id IN (...) AND state = current`: a run whose state changed
+    meanwhile is left out, as `set_state` would refuse it. No retry can arise (PENDING is not
+    a failure). Returns (id, work_pool_name, work_queue_name, dispatch_token, attempt) of the
+    runs dispatched.
     """
     decision = decide(current, StateType.PENDING, Origin.SERVER, token_matches=False)
     if not decision.accepted or not decision.rule.issues_token:
@@ -180,15 +186,14 @@ def _issue_token_chunk(conn: sa.Connection, run_ids: list[str], current: StateTy
     return rows
 
 
-def _retry_instead(run: FlowRun, proposal: StateProposal,
-                   now: datetime) -> tuple[StateProposal, datetime]:
-    """AwaitingRetry: the run waits in SCHEDULED for the delay, then runs as a new attempt."""
-    delay = retry_delay_s(run.retry_delay_seconds, run.attempt)
-    outcome = proposal.name or DEFAULT_NAMES[proposal.type]
-    message = (f"attempt {run.attempt} of {run.retries + 1} ended {outcome}"
-               f"{': ' + proposal.message if proposal.message else ''}; retrying in {delay:g}s")
-    return (StateProposal(type=StateType.SCHEDULED, name="AwaitingRetry", message=message),
-            now + timedelta(seconds=delay))
+def _awaiting_retry(attempts: Attempts, proposal: StateProposal, decision: Decision,
+                    now: datetime) -> tuple[StateProposal, datetime]:
+    """The decided retry as the state to write: the run waits in SCHEDULED for the delay,
+    then runs as a new attempt; its message says how the failed attempt ended."""
+    message = retry_message(attempts, proposal.name or DEFAULT_NAMES[proposal.type],
+                            proposal.message, decision.delay_s)
+    return (StateProposal(type=decision.target, name=decision.name, message=message),
+            now + timedelta(seconds=decision.delay_s))
 
 
 def cancel_flow_run(conn: sa.Connection, run_id: str, now: datetime) -> FlowRun:

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from orchestrator.devstack import LocalStack
+from devstack import LocalStack
 from orchestrator.embedded_redis import free_port
 from tests.integration.projects import write_files
 

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from orchestrator.devstack import LocalStack, wait_for
+from devstack import LocalStack, wait_for
 from orchestrator.embedded_redis import free_port
 from workers.execution import INFRASTRUCTURES
 

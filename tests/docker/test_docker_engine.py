@@ -11,7 +11,7 @@ import uuid
 import pytest
 import redis
 
-from orchestrator.devstack import wait_for
+from devstack import wait_for
 from orchestrator.jobs import render_job_configuration
 from orchestrator.leases import WorkerBeat, record_worker_beat
 from workers import docker as docker_infrastructure

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from orchestrator.devstack import wait_for
+from devstack import wait_for
 from orchestrator.errors import FlowpoolError
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.devstack import LocalStack
+from devstack import LocalStack
 
 
 def command_lines(root_pid: int) -> list[bytes]:

@@ -9,7 +9,7 @@ import subprocess
 import httpx
 import pytest
 
-from orchestrator.devstack import LocalStack, flowpool_command
+from devstack import LocalStack, flowpool_command
 
 pytestmark = pytest.mark.integration
 

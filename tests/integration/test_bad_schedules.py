@@ -8,12 +8,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from orchestrator.devstack import LocalStack, wait_for
+from devstack import LocalStack, wait_for
 from orchestrator.errors import InvalidInput
 from orchestrator.models import DeploymentCreate
 from orchestrator.schedules import DeploymentSchedule, IntervalSchedule
 from orchestrator.states import StateType
-from orchestrator.store import schedules as schedules_store
+from orchestrator.store import deployment_schedules as schedules_store
 from orchestrator.store.database import Database
 from tests.conftest import POSTGRES_URL
 

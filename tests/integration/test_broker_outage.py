@@ -13,7 +13,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from orchestrator.devstack import LocalStack, wait_for
+from devstack import LocalStack, wait_for
 from orchestrator.embedded_redis import PASSWORD_FILE, PID_FILE, free_port
 from orchestrator.models import FlowRunCreate
 from orchestrator.states import FINAL_STATES, StateType

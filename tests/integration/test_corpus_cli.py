@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli.main import app
+from orchestrator.deploy import read_project_file
 from orchestrator.errors import FlowpoolError
-from orchestrator.project import read_project_file
-from tests.project.test_corpus import FAILS, FILES
+from tests.deploy.test_corpus import FAILS, FILES
 
 
 def write_stub_flows(project: Path) -> None:

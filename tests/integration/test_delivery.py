@@ -7,7 +7,7 @@ import signal
 
 import redis
 
-from orchestrator.devstack import wait_for
+from devstack import wait_for
 from orchestrator.keys import celery_queue
 from orchestrator.models import DispatchMessage
 from orchestrator.scheduler.publisher import CeleryPublisher

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from orchestrator.devstack import wait_for
+from devstack import wait_for
 from orchestrator.models import FlowRunCreate, StateProposal
 from orchestrator.states import FINAL_STATES, StateType
 

@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from orchestrator.devstack import LocalStack
+from devstack import LocalStack
 from orchestrator.engine.logs import LogShipper
 from orchestrator.models.logs import MAX_REQUEST_BYTES
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.devstack import LocalStack
+from devstack import LocalStack
 
 pytestmark = pytest.mark.integration
 

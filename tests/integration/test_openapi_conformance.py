@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
+from devstack import LocalStack
 from orchestrator.client import FlowpoolClient
-from orchestrator.devstack import LocalStack
 from orchestrator.models import DeploymentCreate, FlowRunCreate, WorkPoolCreate
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from orchestrator.devstack import LocalStack
+from devstack import LocalStack
 from orchestrator.store.database import Database
 from tests.conftest import POSTGRES_URL
 

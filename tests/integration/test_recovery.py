@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from orchestrator.devstack import LocalStack, wait_for
+from devstack import LocalStack, wait_for
 from orchestrator.embedded_redis import EmbeddedRedis
 from orchestrator.models import FlowRunCreate
 from orchestrator.states import FINAL_STATES, StateType

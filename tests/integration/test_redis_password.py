@@ -11,8 +11,8 @@ import httpx
 import pytest
 import redis as redis_lib
 
+from devstack import LocalStack, wait_for
 from orchestrator import keys
-from orchestrator.devstack import LocalStack, wait_for
 from orchestrator.embedded_redis import PASSWORD_FILE, EmbeddedRedis
 from orchestrator.models import FlowRunCreate
 from orchestrator.models.flow_runs import WaitingCode

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.devstack import LocalStack, wait_for
+from devstack import LocalStack, wait_for
 from orchestrator.models import FlowRunCreate
 from orchestrator.states import FINAL_STATES, StateType
 from workers.process_tree import cgroup_dir

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis as redis_lib
 
-from orchestrator.devstack import LocalStack, flowpool_command, wait_for
+from devstack import LocalStack, flowpool_command, wait_for
 from orchestrator.errors import InvalidInput
+from orchestrator.leases import current_leader
 from orchestrator.models import DeploymentCreate, FlowRunCreate
 from orchestrator.schedules import CronSchedule, DeploymentSchedule
-from orchestrator.scheduler.leader import current_leader
 from orchestrator.states import FINAL_STATES, StateType
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from orchestrator.devstack import wait_for
+from devstack import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pexpect
 import pytest
 
-from orchestrator.devstack import flowpool_command
+from devstack import flowpool_command
 
 from .projects import GitRepository, is_registered, write_files
 

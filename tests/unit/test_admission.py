@@ -1,8 +1,8 @@
 """Admission policy: every limit at once, priority order, no head-of-line blocking."""
 from collections import Counter
 
-from orchestrator.scheduler.admission import (Candidate, DeploymentLimit, Limits, Usage, admit,
-                                              full_deployments)
+from orchestrator.admission import (Candidate, DeploymentLimit, Limits, Usage, admit,
+                                    full_deployments)
 
 
 def runs(*specs):

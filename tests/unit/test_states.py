@@ -1,5 +1,6 @@
 """The transition rules, as a user of the state machine relies on them."""
-from orchestrator.states import FINAL_STATES, Origin, StateType as S, decide
+from orchestrator.states import (FINAL_STATES, NO_RETRIES, RULES, Attempts, Origin, StateType as S,
+                                 decide)
 
 
 def test_only_the_current_token_holder_can_claim_a_pending_run():
@@ -40,3 +41,41 @@ def test_a_cancelling_run_can_only_end_cancelled():
 def test_a_refusal_names_both_states():
     decision = decide(S.SCHEDULED, S.COMPLETED, Origin.TOKEN_HOLDER, token_matches=True)
     assert "SCHEDULED" in decision.reason and "COMPLETED" in decision.reason
+
+
+ATTEMPTS_LEFT = Attempts(attempt=1, retries=2, delays=[5.0, 30.0])
+
+
+def test_a_failure_with_attempts_left_is_answered_by_a_retry_with_its_delay():
+    for failure, origin in ((S.FAILED, Origin.TOKEN_HOLDER), (S.CRASHED, Origin.TOKEN_HOLDER),
+                            (S.CRASHED, Origin.SERVER)):
+        decision = decide(S.RUNNING, failure, origin, token_matches=True, attempts=ATTEMPTS_LEFT)
+        assert decision.accepted and decision.is_retry
+        assert (decision.rule.name, decision.target, decision.name, decision.delay_s) == (
+            "RetryAttempt", S.SCHEDULED, "AwaitingRetry", 5.0)
+
+
+def test_the_last_attempt_fails_for_good():
+    last = Attempts(attempt=3, retries=2, delays=[5.0, 30.0])
+    decision = decide(S.RUNNING, S.FAILED, Origin.TOKEN_HOLDER, token_matches=True, attempts=last)
+    assert (decision.accepted, decision.rule.name, decision.target) == (True, "Finish", S.FAILED)
+
+
+def test_a_retry_still_needs_the_token():
+    decision = decide(S.RUNNING, S.FAILED, Origin.TOKEN_HOLDER, token_matches=False,
+                      attempts=ATTEMPTS_LEFT)
+    assert not decision.accepted and not decision.is_retry
+
+
+def test_a_retry_is_never_proposed_directly():
+    for origin in Origin:
+        assert not decide(S.RUNNING, S.SCHEDULED, origin, token_matches=True,
+                          attempts=ATTEMPTS_LEFT).accepted
+
+
+def test_every_rule_in_the_table_is_reachable():
+    reached = {decide(current, proposed, origin, token_matches, attempts).rule.name
+               for current in S for proposed in S for origin in Origin
+               for token_matches in (True, False) for attempts in (NO_RETRIES, ATTEMPTS_LEFT)
+               if decide(current, proposed, origin, token_matches, attempts).accepted}
+    assert reached == {rule.name for rule in RULES}

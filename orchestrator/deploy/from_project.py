@@ -1,0 +1,183 @@
+"""`flowpool deploy` from a project file (flowpool.yaml, or an unchanged prefect.yaml).
+
+The path of one deploy, each phase a function below:
+
+    project, selection, overrides   what the directory's file and the flags ask for
+    -> the wizard                   on a terminal, asks for a missing name or work pool
+    -> plan_deploy                  every problem in the file at once, nothing run yet
+    -> --dry-run                    prints the plan and stops
+    -> prepare_registration         build, then push, for every deployment, before any
+                                    upsert: a failing build registers nothing
+    -> deployment_request           schedules, paused, retries and timeout checked
+    -> the pools and queues exist   checked for all before the first upsert
+    -> upsert each deployment
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..cli.common import client
+from ..cli.output import Output, print_json
+from ..cli.schedule_options import schedule_from_options
+from ..errors import NotFound
+from ..models import Deployment, DeploymentCreate
+from ..schedules import describe
+from . import (DeploymentOverrides, Plan, Selection, find_project_file, format_plan,
+               load_project, plan_as_dict, plan_deploy, prepare_registration)
+from .requests import RunOptions, deployment_request, warn_literal_secrets
+
+ALL_OPTION = typer.Option(False, "--all", help="deploy every deployment of the project file")
+FILE_OPTION = typer.Option(None, "--file", help="the project file (default: flowpool.yaml, "
+                                                "else prefect.yaml, in this directory)")
+DRY_RUN_OPTION = typer.Option(False, "--dry-run", help="print the plan; run and register nothing")
+NO_PROMPT_OPTION = typer.Option(False, "--no-prompt",
+                                help="never ask: fail naming what is missing (as in CI)")
+
+
+@dataclass(frozen=True)
+class DeployFlags:
+    """What `flowpool deploy` was given; None (or empty) means the flag was not."""
+
+    entrypoint: str | None = None
+    names: tuple[str, ...] = ()
+    all: bool = False
+    file: Path | None = None
+    dry_run: bool = False
+    prompt: bool = True
+    pool: str | None = None
+    work_queue: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    job_variables: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    version: str | None = None
+    tags: tuple[str, ...] = ()
+    concurrency_limit: int | None = None
+    collision_strategy: str = "ENQUEUE"
+    run_options: RunOptions = RunOptions()
+    schedule: dict[str, str] = field(default_factory=dict)  # --cron, --interval, ... as given
+    output: Output = Output.table
+
+
+def project_deploy_wanted(entrypoint: str | None, names: list[str] | None, pool: str | None,
+                          all_deployments: bool, file: Path | None, dry_run: bool) -> bool:
+    """Whether this deploy goes through a project file, the plan or the wizard; otherwise it
+    is the single-deployment path (ENTRYPOINT, one --name and --pool, no project file)."""
+    return bool(all_deployments or file or dry_run or not entrypoint or not pool
+                or len(names or []) != 1 or find_project_file(Path.cwd()) is not None)
+
+
+def deploy_project(flags: DeployFlags) -> None:
+    project = load_project(Path.cwd(), flags.file)
+    selection = Selection(flags.names, flags.all, flags.entrypoint)
+    overrides = overrides_from(flags)
+    if flags.prompt and not flags.dry_run and is_terminal():
+        from .wizard import complete_interactively
+
+        project, selection, overrides = complete_interactively(project, selection, overrides)
+    plan = plan_deploy(project, selection, overrides)
+    print_warnings(plan)
+    if flags.dry_run:
+        show_plan(plan, flags.output)
+        return
+    with client() as api:
+        requests = prepared_requests(api, plan, flags.run_options)
+        check_targets(api, requests)
+        for request in requests:
+            warn_literal_secrets(request)
+        deployments = [api.upsert_deployment(request) for request in requests]
+    show_registered(deployments, flags.output, several=flags.all or len(deployments) > 1)
+
+
+def overrides_from(flags: DeployFlags) -> DeploymentOverrides:
+    """The flags that override the file's deployment; only those given are set."""
+    schedule = _schedule_flags(flags.schedule)
+    limit = ({"limit": flags.concurrency_limit, "collision_strategy": flags.collision_strategy}
+             if flags.concurrency_limit is not None else None)
+    given = {"work_pool_name": flags.pool, "work_queue_name": flags.work_queue,
+             "parameters": flags.parameters or None, "job_variables": flags.job_variables or None,
+             "description": flags.description, "version": flags.version,
+             "tags": list(flags.tags) or None, "concurrency_limit": limit,
+             "schedules": [schedule] if schedule else None}
+    return DeploymentOverrides(**{key: value for key, value in given.items() if value is not None})
+
+
+def _schedule_flags(given: dict[str, str]) -> dict[str, str] | None:
+    """The schedule flags as a file would write the schedule, once they validate (so an
+    error names the flag, not a file field)."""
+    given = {key: value for key, value in given.items() if value is not None}
+    if not given:
+        return None
+    schedule_from_options(given.get("cron"), given.get("interval"), given.get("anchor_date"),
+                          given.get("rrule"), given.get("timezone"))
+    return given
+
+
+def is_terminal() -> bool:
+    """A person can answer: stdin and stdout are both a terminal (not CI, not a pipe)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def print_warnings(plan: Plan) -> None:
+    for warning in plan.warnings:
+        typer.echo(f"Warning: {warning}", err=True)
+
+
+def show_plan(plan: Plan, output: Output) -> None:
+    if output is Output.json:
+        print_json(plan_as_dict(plan))
+    else:
+        typer.echo(format_plan(plan), nl=False)
+
+
+def prepared_requests(api, plan: Plan, options: RunOptions) -> list[DeploymentCreate]:
+    """Build and push every deployment, then turn each into its request: nothing is sent
+    until all of them are ready."""
+    from ..variables import ServerVariables
+
+    variables = ServerVariables(api)
+    registrations = []
+    for planned in plan.deployments:
+        steps = len(planned.build) + len(planned.push)
+        if steps:
+            typer.echo(f"Running {steps} build/push step(s) of {planned.full_name}...", err=True)
+        registrations.append(prepare_registration(planned, variables=variables))
+    now = datetime.now(timezone.utc)
+    return [deployment_request(registration, planned, now=now, options=options,
+                               current_schedules=_current_schedules(api, registration))
+            for planned, registration in zip(plan.deployments, registrations)]
+
+
+def _current_schedules(api, registration) -> list:
+    request = registration.deployment
+    try:
+        return api.read_deployment(f"{request.flow_name}/{request.name}").schedules
+    except NotFound:
+        return []
+
+
+def check_targets(api, requests: list[DeploymentCreate]) -> None:
+    """Every work pool and queue named exists, before the first deployment is registered."""
+    for pool, queue in dict.fromkeys((r.work_pool_name, r.work_queue_name) for r in requests):
+        api.read_work_pool(pool)
+        if queue:
+            api.read_work_queue(pool, queue)
+
+
+def show_registered(deployments: list[Deployment], output: Output, several: bool) -> None:
+    if output is Output.json:
+        print_json(deployments if several else deployments[0])
+        return
+    for deployment in deployments:
+        typer.echo(f"Deployment {deployment.full_name!r} registered on work pool "
+                   f"{deployment.work_pool_name!r}.")
+        for stored in deployment.schedules:
+            typer.echo(f"  schedule: {describe(stored.schedule)}"
+                       + ("" if stored.active else " (paused)"))
+    if len(deployments) == 1:
+        typer.echo(f"Run it with: flowpool deployment run {deployments[0].full_name}")
