@@ -30,13 +30,18 @@ Run = TypeVar("Run", bound=FlowRun)
 def annotate_waiting(conn: sa.Connection, redis, runs: list[Run],
                      probe: BrokerProbe | None = None) -> list[Run]:
     """`runs` with `late` and `waiting_reason` filled in."""
-    waiting_pools = {r.work_pool_name for r in runs if r.state_type in WAITING}
+    waiting_pools = {r.work_pool_name for r in runs if _waits(r)}
     if not waiting_pools:
         return runs
     snapshot = read_snapshot(conn, redis, sorted(waiting_pools), probe)
     now, late_after_s = utcnow(), get_settings().late_after_s
-    return [with_waiting_info(r, snapshot if r.state_type in WAITING else None, now,
+    return [with_waiting_info(r, snapshot if _waits(r) else None, now,
                               late_after_s) for r in runs]
+
+
+def _waits(run: FlowRun) -> bool:
+    """Waiting for dispatch; a child run never is (it runs in its root's process)."""
+    return run.state_type in WAITING and run.parent_flow_run_id is None
 
 
 def read_snapshot(conn: sa.Connection, redis, pools: list[str],

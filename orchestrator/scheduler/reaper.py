@@ -53,7 +53,8 @@ class Reaper:
     def _leased_runs(self, now: datetime) -> list[tuple[str, str]]:
         cutoff = now - timedelta(seconds=self.crash_after_s)
         query = sa.select(flow_runs.c.id, flow_runs.c.state_type).where(
-            flow_runs.c.state_type.in_(LEASED_STATES), flow_runs.c.state_changed <= cutoff)
+            flow_runs.c.state_type.in_(LEASED_STATES), flow_runs.c.state_changed <= cutoff,
+            flow_runs.c.parent_flow_run_id.is_(None))  # a child run ends with its root
         with self.db.connect() as conn:
             return [(r.id, r.state_type) for r in conn.execute(query)]
 

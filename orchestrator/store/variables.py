@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import FieldError, NotFound
+from ..errors import AlreadyExists, FieldError, NotFound
 from ..models import new_id
 from ..models.variables import Variable
 from .pages import Order, Page, fetch_page
@@ -28,6 +28,19 @@ def set_variable(conn: sa.Connection, name: str, value: Any,
     conn.execute(statement.on_conflict_do_update(index_elements=[variables.c.name],
                                                  set_={"value": value, "updated": now}))
     return read_variable(conn, name), existed is None
+
+
+def create_variable(conn: sa.Connection, name: str, value: Any, now: datetime) -> Variable:
+    """Create NAME; AlreadyExists when it is set. One INSERT ... ON CONFLICT DO NOTHING, so of
+    two writers creating the same name exactly one succeeds."""
+    statement = _insert(conn).values(id=new_id(), name=name, value=value, created=now,
+                                     updated=now)
+    created = conn.execute(statement.on_conflict_do_nothing(index_elements=[variables.c.name])
+                           .returning(variables.c.id)).first()
+    if created is None:
+        raise AlreadyExists(f"variable {name!r} already exists", [FieldError(
+            "name", "set it with overwrite (PUT /variables/NAME) to replace its value")])
+    return read_variable(conn, name)
 
 
 def read_variable(conn: sa.Connection, name: str) -> Variable:
