@@ -55,7 +55,8 @@ def acquire_slots(run_id: str, request: SlotRequest, db: Database = Depends(get_
         client, [as_slot_limit(limit) for limit in enforced], run_id, lease_id, request.occupy,
         request.mode == "rate_limit", ttl_s))
     return SlotGrant(acquired=attempt.acquired, lease_id=lease_id if attempt.acquired else None,
-                     names=[name for name in names if name in found], missing=missing,
+                     names=[limit.name for limit in enforced], missing=missing,
+                     inactive=[name for name in found if not found[name].active],
                      retry_after_s=attempt.retry_after_s, lease_ttl_s=ttl_s)
 
 

@@ -217,10 +217,12 @@ class HttpReporter:
             raise ConcurrencySlotError(str(exc)) from None
 
     def _granted(self, grant: SlotGrant, occupy: int, rate_limit: bool) -> SlotLease:
-        lease = SlotLease(grant.lease_id, tuple(grant.names), occupy)
-        if not rate_limit and lease.names:  # a rate limit's slots decay: nothing to hold
-            self._leases.hold(lease, grant.lease_ttl_s)
-        return lease
+        """The lease as the SDK sees it: on every limit that exists (an inactive one too, so
+        it is not reported missing); held, and renewed, on those that are enforced."""
+        if grant.names and not rate_limit:  # a rate limit's slots decay: nothing to hold
+            self._leases.hold(SlotLease(grant.lease_id, tuple(grant.names), occupy),
+                              grant.lease_ttl_s)
+        return SlotLease(grant.lease_id, tuple(grant.names + grant.inactive), occupy)
 
     def release_slots(self, lease: SlotLease) -> None:
         self._leases.release(lease)

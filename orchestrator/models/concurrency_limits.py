@@ -83,7 +83,8 @@ class SlotGrant(Model):
 
     acquired: bool
     lease_id: str | None = None
-    names: list[str] = Field(default_factory=list)  # the existing limits the lease is on
+    names: list[str] = Field(default_factory=list)  # the limits the lease holds slots on
+    inactive: list[str] = Field(default_factory=list)  # limits that exist, not enforced
     missing: list[str] = Field(default_factory=list)
     retry_after_s: float | None = None
     lease_ttl_s: float  # renew a held lease well within this

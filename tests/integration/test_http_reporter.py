@@ -443,6 +443,35 @@ def test_rate_limits_pace_calls_by_the_limit_s_decay(stack):
     assert 0.3 <= state.result() < 5  # 2 at once, then one each 0.1 s
 
 
+@flow
+def nests_an_inactive_limit() -> str:
+    with concurrency("dormant", occupy=1):
+        with concurrency("dormant", occupy=1):
+            return "both held"
+
+
+def test_concurrency_limit_commands_and_an_inactive_limit_not_enforced(stack):
+    stack.cli("gcl", "create", "dormant", "--limit", "1", "--disable", check=True)
+    refused = stack.cli("concurrency-limit", "create", "negative", "--limit", "-1")
+    assert refused.returncode != 0 and "limit" in refused.stderr
+    listed = json.loads(stack.cli("concurrency-limit", "ls", "-o", "json", check=True).stdout)
+    assert {"name": "dormant", "limit": 1, "active": False, "active_slots": 0.0}.items() <= \
+        next(c for c in listed if c["name"] == "dormant").items()
+
+    state, _, run = run_deployed(stack, nests_an_inactive_limit)
+    assert state.result() == "both held"
+    with admin(stack) as api:
+        lines = [line.message for line in api.iter_logs(run.id)]
+    assert not any("do not exist" in line for line in lines)
+
+    stack.cli("concurrency-limit", "update", "dormant", "--limit", "3", "--enable", check=True)
+    shown = stack.cli("concurrency-limit", "inspect", "dormant", check=True).stdout
+    assert "0/3" in shown and "holders:" in shown
+    stack.cli("concurrency-limit", "delete", "dormant", check=True)
+    missing = stack.cli("concurrency-limit", "inspect", "dormant")
+    assert missing.returncode != 0 and "does not exist" in missing.stderr
+
+
 HOLDER = """
 import sys, time
 from orchestrator.client import FlowpoolClient
