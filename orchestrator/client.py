@@ -13,8 +13,9 @@ from typing import Any, Iterator, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from .errors import (AlreadyExists, ApiUnavailable, FieldError, FlowpoolError, InvalidInput,
-                     NotFound, StateRejected, TooLarge, Unauthorized)
+from .errors import (AlreadyExists, ApiUnavailable, BrokerUnavailable, FieldError,
+                     FlowpoolError, InvalidInput, NotFound, StateRejected, TooLarge,
+                     Unauthorized)
 from .models import (ClaimedRun, ClaimRequest, Deployment, DeploymentCreate, FlowRun,
                      FlowRunCreate, FlowRunDetail, Log, LogCreate, StateProposal, WorkPool,
                      WorkPoolCreate, WorkPoolDetail, WorkPoolUpdate, WorkQueue, WorkQueueCreate,
@@ -22,7 +23,15 @@ from .models import (ClaimedRun, ClaimRequest, Deployment, DeploymentCreate, Flo
 from .models.deployments import StoredSchedule
 from .models.logs import (MAX_ENTRIES_PER_REQUEST, MAX_PAGE, MAX_REQUEST_BYTES, LogBudget,
                           LogsDropped, fit_line)
-from .models.variables import Variable, VariableValue
+from .models.artifacts import Artifact
+from .models.concurrency_limits import (ConcurrencyLimit, ConcurrencyLimitCreate,
+                                        ConcurrencyLimitDetail, ConcurrencyLimitUpdate,
+                                        SlotGrant, SlotLeaseRef, SlotReleaseResult, SlotRenewal,
+                                        SlotRenewResult, SlotRequest)
+from .models.reports import ReportResult
+from .models.task_cache import TaskCacheEntry, TaskCacheWrite
+from .models.task_runs import TaskRun
+from .models.variables import Variable, VariableCreate, VariableValue
 from .schedules import STORED, DeploymentSchedule
 
 RETRIED_STATUSES = {502, 503, 504}
@@ -35,7 +44,7 @@ def _explains_itself(response: httpx.Response) -> bool:
     except ValueError:
         return False
 ERRORS_BY_STATUS = {401: Unauthorized, 404: NotFound, 409: StateRejected, 413: TooLarge,
-                    422: InvalidInput}
+                    422: InvalidInput, 503: BrokerUnavailable}
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
 M = TypeVar("M", bound=BaseModel)
 
@@ -222,10 +231,13 @@ class FlowpoolClient:
 
     # -- flow runs ---------------------------------------------------------------------
     def list_flow_runs(self, state: str | None = None, deployment_id: str | None = None,
-                       work_pool: str | None = None, limit: int = 100) -> list[FlowRun]:
-        """The newest `limit` runs (fetched a page at a time)."""
+                       work_pool: str | None = None, limit: int | None = 100,
+                       parent_flow_run_id: str | None = None) -> list[FlowRun]:
+        """The newest `limit` runs (fetched a page at a time; None: all); with
+        `parent_flow_run_id`, that run's child runs."""
         params = {k: v for k, v in dict(state=state, deployment_id=deployment_id,
-                                         work_pool=work_pool).items() if v}
+                                         work_pool=work_pool,
+                                         parent_flow_run_id=parent_flow_run_id).items() if v}
         return [FlowRun(**r) for r in self._pages("/flow_runs", params, limit)]
 
     def read_flow_run(self, run_id: str) -> FlowRunDetail:
@@ -277,7 +289,80 @@ class FlowpoolClient:
                 return
             after = page[-1].id
 
+    # -- what a run's flow code reports: task runs, child runs, artifacts ---------------
+    def send_reports(self, run_id: str, body: bytes) -> ReportResult:
+        """One batch of reports of the root run `run_id`, already encoded as JSON (the HTTP
+        reporter builds it: engine/http_reporter.py)."""
+        return ReportResult(**self._request("POST", f"/flow_runs/{run_id}/reports",
+                                            content=body,
+                                            headers={"Content-Type": "application/json"}))
+
+    def list_task_runs(self, flow_run_id: str) -> list[TaskRun]:
+        """Every task run of a flow run, in the order they were created."""
+        return [TaskRun(**t) for t in self._pages(f"/flow_runs/{flow_run_id}/task_runs")]
+
+    def list_child_runs(self, flow_run_id: str) -> list[FlowRun]:
+        return self.list_flow_runs(parent_flow_run_id=flow_run_id, limit=None)
+
+    def list_artifacts(self, flow_run_id: str) -> list[Artifact]:
+        """A flow run's artifacts, newest first."""
+        return [Artifact(**a) for a in self._pages(f"/flow_runs/{flow_run_id}/artifacts")]
+
+    def artifact_versions(self, key: str, limit: int | None = None) -> list[Artifact]:
+        """The versions of the artifact `key`, newest (its current value) first."""
+        return [Artifact(**a) for a in self._pages("/artifacts", {"key": key}, limit)]
+
+    # -- task cache --------------------------------------------------------------------
+    def read_task_cache(self, key: str) -> TaskCacheEntry | None:
+        """The value cached under `key`; None when there is none (or it expired)."""
+        try:
+            return TaskCacheEntry(**self._request("GET", f"/task_cache/{key}"))
+        except NotFound:
+            return None
+
+    def write_task_cache(self, key: str, entry: TaskCacheWrite) -> TaskCacheEntry:
+        return TaskCacheEntry(**self._request("PUT", f"/task_cache/{key}",
+                                              json=entry.model_dump(mode="json")))
+
+    # -- global concurrency limits and their slots -------------------------------------
+    def create_concurrency_limit(self, request: ConcurrencyLimitCreate) -> ConcurrencyLimit:
+        return ConcurrencyLimit(**self._request("POST", "/concurrency_limits",
+                                                json=request.model_dump(mode="json")))
+
+    def list_concurrency_limits(self) -> list[ConcurrencyLimit]:
+        return [ConcurrencyLimit(**c) for c in self._pages("/concurrency_limits")]
+
+    def read_concurrency_limit(self, name: str) -> ConcurrencyLimitDetail:
+        return ConcurrencyLimitDetail(**self._request("GET", f"/concurrency_limits/{name}"))
+
+    def update_concurrency_limit(self, name: str, **changes: Any) -> ConcurrencyLimit:
+        body = ConcurrencyLimitUpdate(**changes).model_dump(mode="json", include=set(changes))
+        return ConcurrencyLimit(**self._request("PATCH", f"/concurrency_limits/{name}",
+                                                json=body))
+
+    def delete_concurrency_limit(self, name: str) -> ConcurrencyLimit:
+        return ConcurrencyLimit(**self._request("DELETE", f"/concurrency_limits/{name}"))
+
+    def acquire_slots(self, run_id: str, request: SlotRequest) -> SlotGrant:
+        """One attempt: the slots, or `acquired: false` when a limit is full now."""
+        return SlotGrant(**self._request("POST", f"/flow_runs/{run_id}/slots",
+                                         json=request.model_dump(mode="json")))
+
+    def renew_slots(self, run_id: str, leases: list[SlotLeaseRef]) -> SlotRenewResult:
+        body = SlotRenewal(leases=leases).model_dump(mode="json")
+        return SlotRenewResult(**self._request("POST", f"/flow_runs/{run_id}/slots/renew",
+                                               json=body))
+
+    def release_slots(self, run_id: str, lease: SlotLeaseRef) -> SlotReleaseResult:
+        return SlotReleaseResult(**self._request("POST", f"/flow_runs/{run_id}/slots/release",
+                                                 json=lease.model_dump(mode="json")))
+
     # -- variables ---------------------------------------------------------------------
+    def create_variable(self, name: str, value: Any) -> Variable:
+        """A new variable; AlreadyExists when it is set."""
+        body = VariableCreate(name=name, value=value).model_dump(mode="json")
+        return Variable(**self._request("POST", "/variables", json=body))
+
     def set_variable(self, name: str, value: Any) -> Variable:
         return Variable(**self._request("PUT", f"/variables/{name}",
                                         json=VariableValue(value=value).model_dump(mode="json")))

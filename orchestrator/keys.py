@@ -25,3 +25,15 @@ def cancel_request(run_id: str) -> str:
 def pool_workers(pool_name: str) -> str:
     """A hash: worker name -> its last heartbeat (JSON)."""
     return f"{PREFIX}:workers:{pool_name}"
+
+
+def concurrency_leases(limit_name: str) -> str:
+    """A sorted set per global concurrency limit: "OCCUPY|RUN_ID|LEASE_ID" -> expiry (epoch
+    ms); a lease past its expiry holds nothing (orchestrator/slots.py)."""
+    return f"{PREFIX}:gcl:{limit_name}:leases"
+
+
+def concurrency_decay(limit_name: str) -> str:
+    """A hash per global concurrency limit: the slots rate limits took that have not decayed
+    yet ("level") as of "at" (epoch ms)."""
+    return f"{PREFIX}:gcl:{limit_name}:decay"

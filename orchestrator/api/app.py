@@ -10,7 +10,8 @@ from .. import __version__
 from ..broker import BrokerProbe, redis_client
 from ..store.database import Database
 from ..wakeup import Doorbell
-from . import deployment_schedules, deployments, flow_runs, logs, variables, work_pools
+from . import (artifacts, concurrency_limits, deployment_schedules, deployments, flow_runs, logs,
+               reports, slots, task_cache, task_runs, variables, work_pools)
 from .auth import ApiKeyGuard, document_api_key
 from .body_limit import BodyLimit
 from .errors import install_error_handlers
@@ -38,6 +39,12 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None,
     api.include_router(flow_runs.router)
     api.include_router(logs.router)
     api.include_router(variables.router)
+    api.include_router(reports.router)
+    api.include_router(task_runs.router)
+    api.include_router(artifacts.router)
+    api.include_router(task_cache.router)
+    api.include_router(concurrency_limits.router)
+    api.include_router(slots.router)
 
     @api.get("/health", response_model=None)
     def health() -> dict | JSONResponse:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ..errors import StateRejected
 from ..leases import request_cancel
@@ -31,15 +31,17 @@ DEFAULT_RUNS_PER_PAGE = 100
 @router.get("", responses=PAGE_RESPONSES)
 def list_flow_runs(response: Response, state: str | None = None,
                    deployment_id: str | None = None, work_pool: str | None = None,
+                   parent_flow_run_id: str | None = Query(
+                       None, max_length=36, description="only the child runs of this run"),
                    page: PageQuery = Depends(page_query(DEFAULT_RUNS_PER_PAGE)),
                    db: Database = Depends(get_db), redis=Depends(get_redis),
                    probe=Depends(get_broker_probe)) -> list[FlowRun]:
-    """Runs, newest first, a page at a time; waiting ones say whether they are Late and why
-    they wait."""
+    """Runs, newest first, a page at a time (child runs included, with their parent);
+    waiting ones say whether they are Late and why they wait."""
     state_type = store.parse_state_type(state) if state else None
     with db.connect() as conn:
         found = store.page_flow_runs(conn, state_type, deployment_id, work_pool, page.after,
-                                     page.limit)
+                                     page.limit, parent_flow_run_id)
         runs = annotate_waiting(conn, redis, found.items, probe)
     return [run.masked() for run in send_page(response, Page(runs, found.cursor))]
 

@@ -6,8 +6,10 @@ run, the API hands it a credential for that run alone: `run.RUN_ID.SIGNATURE`, s
 API key (so every API replica can check it without shared state, and changing the key revokes
 them all). It opens only the routes through which a run reports on itself: read the run and
 what it was launched with, propose its states (which still need the attempt's dispatch
-token), send its logs (and the count of lines it dropped); and read variables, which its pull
-steps and flow code resolve.
+token), send its logs (and the count of lines it dropped), report what its flow code did
+(child flow runs, task runs, logs, artifacts), take, renew and give back its slots on global
+concurrency limits; and what flow code shares with other runs: read, set and unset variables
+(`Variable.get/set/unset`) and read and write the task cache.
 """
 from __future__ import annotations
 
@@ -23,7 +25,16 @@ _RUN_ROUTES = [
     ("POST", re.compile(r"^/api/flow_runs/(?P<run>[^/]+)/state$")),
     ("POST", re.compile(r"^/api/flow_runs/(?P<run>[^/]+)/logs$")),
     ("POST", re.compile(r"^/api/flow_runs/(?P<run>[^/]+)/logs/dropped$")),
+    ("POST", re.compile(r"^/api/flow_runs/(?P<run>[^/]+)/reports$")),
+    ("POST", re.compile(r"^/api/flow_runs/(?P<run>[^/]+)/slots$")),
+    ("POST", re.compile(r"^/api/flow_runs/(?P<run>[^/]+)/slots/renew$")),
+    ("POST", re.compile(r"^/api/flow_runs/(?P<run>[^/]+)/slots/release$")),
     ("GET", re.compile(r"^/api/variables/[^/]+$")),
+    ("POST", re.compile(r"^/api/variables$")),
+    ("PUT", re.compile(r"^/api/variables/[^/]+$")),
+    ("DELETE", re.compile(r"^/api/variables/[^/]+$")),
+    ("GET", re.compile(r"^/api/task_cache/[^/]+$")),
+    ("PUT", re.compile(r"^/api/task_cache/[^/]+$")),
 ]
 
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Response
 
-from ..models.variables import VARIABLE_NAME_PATTERN, Variable, VariableValue
+from ..models.variables import VARIABLE_NAME_PATTERN, Variable, VariableCreate, VariableValue
 from ..store import variables as store
 from ..store.database import Database
 from .checks import CheckedRoute
 from .dependencies import get_db, utcnow
 from .errors import ERROR_RESPONSES
+from .links import created
 from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 
 router = APIRouter(prefix="/variables", tags=["variables"], route_class=CheckedRoute,
@@ -22,6 +23,14 @@ def list_variables(response: Response, page: PageQuery = Depends(page_query()),
     """Variables by name, a page at a time."""
     with db.connect() as conn:
         return send_page(response, store.page_variables(conn, page.after, page.limit))
+
+
+@router.post("", status_code=201, responses=created(
+    201, ReadVariable=("get", "/variables/{name}", {"name": "$response.body#/name"})))
+def create_variable(request: VariableCreate, db: Database = Depends(get_db)) -> Variable:
+    """Create a variable; 409 when it exists (`PUT /variables/NAME` replaces a value)."""
+    with db.begin() as conn:
+        return store.create_variable(conn, request.name, request.value, utcnow())
 
 
 @router.get("/{name}")

@@ -30,13 +30,18 @@ def annotate_waiting(conn: sa.Connection, redis, runs: list[Run],
     """`runs` with `late` and `waiting_reason` filled in. Pauses, limits, usage, workers and
     the scheduler are read only when a run is due (a read of a running, finished, pending or
     future run asks none of them)."""
-    if not any(r.state_type in WAITING for r in runs):
+    if not any(_waits(r) for r in runs):
         return runs
     now, late_after_s = utcnow(), get_settings().late_after_s
-    due_pools = sorted({r.work_pool_name for r in runs if is_due(r, now)})
+    due_pools = sorted({r.work_pool_name for r in runs if _waits(r) and is_due(r, now)})
     snapshot = read_snapshot(conn, redis, due_pools, probe)
-    return [with_waiting_info(r, snapshot if r.state_type in WAITING else None, now,
+    return [with_waiting_info(r, snapshot if _waits(r) else None, now,
                               late_after_s) for r in runs]
+
+
+def _waits(run: FlowRun) -> bool:
+    """Waiting for dispatch; a child run never is (it runs in its root's process)."""
+    return run.state_type in WAITING and run.parent_flow_run_id is None
 
 
 def read_snapshot(conn: sa.Connection, redis, pools: list[str],

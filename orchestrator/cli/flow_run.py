@@ -9,15 +9,19 @@ import typer
 
 from ..client import FlowpoolClient
 from ..errors import FieldError, InvalidInput
-from ..models import FlowRunDetail
+from ..models import FlowRun, FlowRunDetail
+from ..models.task_runs import TaskRun
 from ..models.logs import MAX_PAGE
 from ..states import FINAL_STATES
 from .common import client
+from .artifact_output import print_artifacts
 from .output import (OUTPUT_OPTION, Output, format_cell, print_fields, print_table, show,
                      state_label, waiting_code, waiting_text)
+from .task_run import TASK_RUN_COLUMNS, task_run_row
 
 app = typer.Typer(help="Flow runs: their states, results and logs.", no_args_is_help=True)
 POLL_INTERVAL_S = 0.2
+INSPECT_TASK_RUNS = 50  # shown in a table; all of them with --output json or task-run ls
 
 
 @app.command("ls")
@@ -30,24 +34,41 @@ def ls(state: str = typer.Option(None, help="only runs in this state, e.g. COMPL
         deployment_id = api.read_deployment(deployment).id if deployment else None
         runs = api.list_flow_runs(state.upper() if state else None, deployment_id, pool, limit)
     show(runs, output, lambda rs: print_table(
-        [dict(r.model_dump(), state=state_label(r), waiting=waiting_code(r)) for r in rs],
-        ["id", "name", "deployment_name", "state", "attempt", "scheduled_time", "end_time",
-         "waiting"]))
+        [dict(r.model_dump(), state=state_label(r), waiting=waiting_code(r),
+              parent=short_id(r.parent_flow_run_id)) for r in rs],
+        ["id", "name", "deployment_name", "parent", "state", "attempt", "scheduled_time",
+         "end_time", "waiting"]))
+
+
+def short_id(run_id: str | None) -> str | None:
+    """A child run's parent, by the start of its id (enough to tell runs apart in a list)."""
+    return run_id[:8] if run_id else None
+
+
+class RunInspection(FlowRunDetail):
+    """`flow-run inspect`: the run, its child flow runs and its task runs."""
+
+    child_runs: list[FlowRun] = []
+    task_runs: list[TaskRun] = []
 
 
 @app.command("inspect")
 def inspect(run_id: str, output: Output = OUTPUT_OPTION) -> None:
-    """Show a flow run: state history, parameters, worker and result."""
+    """Show a flow run: state history, parameters, worker, result, child runs, task runs."""
     with client() as api:
         run = api.read_flow_run(run_id)
-    show(run, output, print_run)
+        inspection = RunInspection(**run.model_dump(), child_runs=api.list_child_runs(run_id),
+                                   task_runs=api.list_task_runs(run_id))
+    show(inspection, output, print_run)
 
 
-def print_run(run: FlowRunDetail) -> None:
+def print_run(run: RunInspection) -> None:
     result = run.result if not run.result_is_repr else f"{run.result} (repr)"
     print_fields([
         ("id", run.id), ("name", run.name),
-        ("deployment", f"{run.flow_name}/{run.deployment_name}"),
+        ("deployment", f"{run.flow_name}/{run.deployment_name}" if run.deployment_name
+         else f"{run.flow_name} (a child run)"),
+        ("parent", run.parent_flow_run_id), ("root", run.root_flow_run_id),
         ("work pool", f"{run.work_pool_name} (queue {run.work_queue_name})"),
         ("state", f"{state_label(run)} ({run.state_type.value})"),
         ("waiting", waiting_text(run)), ("message", run.state_message), ("attempt", run.attempt), ("worker", run.worker_name),
@@ -58,6 +79,27 @@ def print_run(run: FlowRunDetail) -> None:
     typer.echo("\nstate history:")
     print_table([h.model_dump() for h in run.history],
                 ["timestamp", "type", "name", "attempt", "message"])
+    typer.echo("\nchild flow runs:")
+    print_table([dict(c.model_dump(), state=c.state_name) for c in run.child_runs],
+                ["id", "name", "flow_name", "state", "start_time", "end_time"])
+    print_task_run_table(run)
+
+
+def print_task_run_table(run: RunInspection) -> None:
+    shown = run.task_runs[:INSPECT_TASK_RUNS]
+    more = len(run.task_runs) - len(shown)
+    typer.echo(f"\ntask runs ({len(run.task_runs)}):")
+    print_table([task_run_row(t) for t in shown], TASK_RUN_COLUMNS)
+    if more:
+        typer.echo(f"... and {more} more: `flowpool task-run ls --flow-run {run.id}`")
+
+
+@app.command("artifacts")
+def artifacts(run_id: str, output: Output = OUTPUT_OPTION) -> None:
+    """Show a flow run's artifacts: markdown as text, tables as tables."""
+    with client() as api:
+        found = api.list_artifacts(run_id)
+    show(found, output, print_artifacts)
 
 
 def log_usage(run: FlowRunDetail) -> str:

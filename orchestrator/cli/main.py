@@ -9,7 +9,8 @@ from pydantic import ValidationError
 from ..deploy.command import deploy
 from ..deploy.init_command import init
 from ..errors import FieldError, FlowpoolError, InvalidInput
-from . import deployment, flow_run, scheduler, server, variable, work_pool, work_queue, worker
+from . import (concurrency_limit, deployment, flow_run, scheduler, server, task_run, variable,
+               work_pool, work_queue, worker)
 
 app = typer.Typer(name="flowpool", no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Deploy Python flows and run them on work pools.")
@@ -20,7 +21,10 @@ app.add_typer(work_queue.app, name="work-queue")
 app.add_typer(worker.app, name="worker")
 app.add_typer(deployment.app, name="deployment")
 app.add_typer(flow_run.app, name="flow-run")
+app.add_typer(task_run.app, name="task-run")
 app.add_typer(variable.app, name="variable")
+app.add_typer(concurrency_limit.app, name="concurrency-limit")
+app.add_typer(concurrency_limit.app, name="gcl", help="Alias of concurrency-limit.")
 app.command("deploy")(deploy)
 app.command("init")(init)
 

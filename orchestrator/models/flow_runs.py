@@ -100,6 +100,10 @@ class FlowRun(Model):
     log_bytes: int = 0
     log_lines_dropped: int = 0
     log_bytes_dropped: int = 0
+    # A child flow run: the run (and task run) that called it, and the root of its tree.
+    parent_flow_run_id: str | None = None
+    parent_task_run_id: str | None = None
+    root_flow_run_id: str | None = None
 
     def masked(self):
         """As shown to people: secrets in its job variables masked."""

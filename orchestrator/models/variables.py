@@ -40,3 +40,9 @@ class Variable(Model):
     value: Any = None
     created: datetime
     updated: datetime
+
+
+class VariableCreate(VariableValue):
+    """What `POST /variables` sends: a new variable's name and value."""
+
+    name: VariableName

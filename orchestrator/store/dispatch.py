@@ -42,7 +42,8 @@ def load_usage(conn: sa.Connection) -> Usage:
     """Slots in use, counted from run states (indexed on state_type)."""
     query = (sa.select(flow_runs.c.work_pool_name, flow_runs.c.work_queue_name,
                        flow_runs.c.deployment_id, sa.func.count())
-             .where(flow_runs.c.state_type.in_([s.value for s in SLOT_HOLDING_STATES]))
+             .where(flow_runs.c.state_type.in_([s.value for s in SLOT_HOLDING_STATES]),
+                    flow_runs.c.parent_flow_run_id.is_(None))  # child runs hold no slot
              .group_by(flow_runs.c.work_pool_name, flow_runs.c.work_queue_name,
                        flow_runs.c.deployment_id))
     usage = Usage()
@@ -65,7 +66,8 @@ def paused_pools_and_queues(conn: sa.Connection) -> tuple[frozenset[str],
 
 def _due(now: datetime):
     return sa.and_(flow_runs.c.state_type == StateType.SCHEDULED.value,
-                   flow_runs.c.scheduled_time <= now)
+                   flow_runs.c.scheduled_time <= now,
+                   flow_runs.c.parent_flow_run_id.is_(None))  # child runs are never dispatched
 
 
 def due_candidates(conn: sa.Connection, now: datetime, limits: Limits, usage: Usage,
@@ -110,7 +112,8 @@ def runs_to_cancel_new(conn: sa.Connection, now: datetime, limits: Limits,
 def unclaimed_runs(conn: sa.Connection, now: datetime, claim_timeout_s: float) -> list[str]:
     cutoff = now - timedelta(seconds=claim_timeout_s)
     query = sa.select(flow_runs.c.id).where(flow_runs.c.state_type == StateType.PENDING.value,
-                                            flow_runs.c.state_changed <= cutoff)
+                                            flow_runs.c.state_changed <= cutoff,
+                                            flow_runs.c.parent_flow_run_id.is_(None))
     return list(conn.execute(query).scalars())
 
 
@@ -119,7 +122,8 @@ def leased_runs(conn: sa.Connection, now: datetime, quiet_s: float) -> list[tupl
     the ones whose heartbeat lease the reaper checks."""
     cutoff = now - timedelta(seconds=quiet_s)
     query = sa.select(flow_runs.c.id, flow_runs.c.state_type).where(
-        flow_runs.c.state_type.in_(LEASED_STATES), flow_runs.c.state_changed <= cutoff)
+        flow_runs.c.state_type.in_(LEASED_STATES), flow_runs.c.state_changed <= cutoff,
+        flow_runs.c.parent_flow_run_id.is_(None))  # a child run ends with its root
     return [(r.id, r.state_type) for r in conn.execute(query)]
 
 
@@ -129,7 +133,7 @@ def next_due_time(conn: sa.Connection, now: datetime, claim_timeout_s: float) ->
     Runs blocked by a limit or a pause wait for the doorbell."""
     scheduled = conn.execute(sa.select(sa.func.min(flow_runs.c.scheduled_time)).where(
         flow_runs.c.state_type == StateType.SCHEDULED.value,
-        flow_runs.c.scheduled_time > now)).scalar()
+        flow_runs.c.scheduled_time > now, flow_runs.c.parent_flow_run_id.is_(None))).scalar()
     pending = conn.execute(sa.select(sa.func.min(flow_runs.c.state_changed)).where(
         flow_runs.c.state_type == StateType.PENDING.value)).scalar()
     claim_deadline = pending + timedelta(seconds=claim_timeout_s) if pending else None

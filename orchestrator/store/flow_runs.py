@@ -19,6 +19,7 @@ from ..states import (DEFAULT_NAMES, FINAL_STATES, Attempts, Decision, Origin, S
                       retry_message)
 from .pages import Order, Page, fetch_page
 from .tables import flow_run_states, flow_runs
+from .task_runs import end_open_task_runs
 from .work_pools import read_work_queue
 
 RESULT_REPR_LIMIT = 2000
@@ -100,9 +101,12 @@ def list_flow_runs(conn: sa.Connection, state: StateType | None = None,
 
 
 def page_flow_runs(conn: sa.Connection, state: StateType | None, deployment_id: str | None,
-                   work_pool_name: str | None, cursor: str | None, limit: int) -> Page[FlowRun]:
-    """Runs, newest first."""
+                   work_pool_name: str | None, cursor: str | None, limit: int,
+                   parent_flow_run_id: str | None = None) -> Page[FlowRun]:
+    """Runs, newest first (with `parent_flow_run_id`: that run's child runs)."""
     query = sa.select(flow_runs)
+    if parent_flow_run_id:
+        query = query.where(flow_runs.c.parent_flow_run_id == parent_flow_run_id)
     if state:
         query = query.where(flow_runs.c.state_type == state.value)
     if deployment_id:
@@ -125,6 +129,7 @@ def set_state(conn: sa.Connection, run_id: str, proposal: StateProposal, origin:
                       and proposal.token == run.dispatch_token, attempts=attempts)
     if not decision.accepted:
         raise StateRejected(f"flow run {run_id} is {run.state_type.value}: {decision.reason}")
+    outcome = proposal.type  # what the attempt ended with, before a retry takes its place
     if decision.is_retry:
         proposal, scheduled_time = _awaiting_retry(attempts, proposal, decision, now)
     values = _state_values(run, proposal, now, decision.rule.issues_token, worker_name)
@@ -139,6 +144,8 @@ def set_state(conn: sa.Connection, run_id: str, proposal: StateProposal, origin:
         raise StateRejected(f"flow run {run_id} changed state concurrently; nothing written")
     _record_state(conn, run_id, proposal.type, values["state_name"], proposal.message,
                   values.get("attempt", run.attempt), now)
+    if outcome in FINAL_STATES and run.parent_flow_run_id is None:
+        end_descendants(conn, run_id, outcome, now)
     return run.model_copy(update={**values, "state_type": proposal.type})  # the enum, not its value
 
 
@@ -196,9 +203,38 @@ def _awaiting_retry(attempts: Attempts, proposal: StateProposal, decision: Decis
             now + timedelta(seconds=decision.delay_s))
 
 
+def end_descendants(conn: sa.Connection, root_id: str, root_state: StateType,
+                    now: datetime) -> int:
+    """The root run's attempt ended: its child flow runs and task runs still open end with it,
+    CANCELLED when it was cancelled, else CRASHED (its process is gone, or its last reports
+    were lost), so none is left RUNNING; how many child flow runs."""
+    ending = StateType.CANCELLED if root_state is StateType.CANCELLED else StateType.CRASHED
+    message = f"its root flow run {root_id} ended {root_state.value}"
+    open_children = list(conn.execute(sa.select(flow_runs.c.id, flow_runs.c.attempt).where(
+        flow_runs.c.root_flow_run_id == root_id,
+        flow_runs.c.state_type.not_in([s.value for s in FINAL_STATES]))))
+    if open_children:
+        conn.execute(flow_runs.update().where(
+            flow_runs.c.id.in_([c.id for c in open_children]),
+            flow_runs.c.state_type.not_in([s.value for s in FINAL_STATES]),
+        ).values(state_type=ending.value, state_name=DEFAULT_NAMES[ending],
+                 state_message=message, state_changed=now, end_time=now, updated=now))
+        conn.execute(flow_run_states.insert(), [
+            dict(flow_run_id=c.id, type=ending.value, name=DEFAULT_NAMES[ending],
+                 message=message, attempt=c.attempt, timestamp=now) for c in open_children])
+    end_open_task_runs(conn, root_id, ending, message, now)
+    return len(open_children)
+
+
 def cancel_flow_run(conn: sa.Connection, run_id: str, now: datetime) -> FlowRun:
-    """A waiting run is cancelled at once; a running one is asked to stop (CANCELLING)."""
+    """A waiting run is cancelled at once; a running one is asked to stop (CANCELLING). A
+    child run is cancelled with its root, whose worker can stop the process."""
     run = read_flow_run(conn, run_id)
+    if run.root_flow_run_id is not None:
+        raise InvalidInput(f"flow run {run_id} is a child flow run: it runs in the process of "
+                           f"its root run {run.root_flow_run_id}", [FieldError(
+                               "flow_run", f"cancel the root run: `flowpool flow-run cancel "
+                                           f"{run.root_flow_run_id}`")])
     target = StateType.CANCELLING if run.state_type is StateType.RUNNING else StateType.CANCELLED
     return set_state(conn, run_id, StateProposal(type=target, message="cancelled by a user"),
                      Origin.USER, now)

@@ -167,6 +167,12 @@ flow_runs = sa.Table(
     sa.Column("log_bytes", sa.BigInteger, nullable=False, default=0),
     sa.Column("log_lines_dropped", sa.BigInteger, nullable=False, default=0),
     sa.Column("log_bytes_dropped", sa.BigInteger, nullable=False, default=0),
+    # A child (sub)flow run, reported by the process of its root run: the run (and the task
+    # run, if any) it was called from, and the root of its tree (NULL for a root run). Child
+    # runs are never dispatched, counted against limits or reaped: their root's are.
+    sa.Column("parent_flow_run_id", sa.String(36)),
+    sa.Column("parent_task_run_id", sa.String(36)),
+    sa.Column("root_flow_run_id", sa.String(36)),
 )
 # The dispatcher reads only waiting and slot-holding runs; these keep history off its path.
 sa.Index("ix_flow_runs_state_scheduled", flow_runs.c.state_type, flow_runs.c.scheduled_time)
@@ -176,6 +182,9 @@ sa.Index("ix_flow_runs_created", flow_runs.c.created)
 # A schedule's future runs: counted by the materializer, deleted when the schedule changes.
 sa.Index("ix_flow_runs_schedule_state", flow_runs.c.schedule_id, flow_runs.c.state_type,
          flow_runs.c.scheduled_time)
+# A run's children (listings) and a root's whole tree (its reports, its end).
+sa.Index("ix_flow_runs_parent", flow_runs.c.parent_flow_run_id)
+sa.Index("ix_flow_runs_root_state", flow_runs.c.root_flow_run_id, flow_runs.c.state_type)
 
 # A counter that outgrows 2^31 over a server's life: 64-bit on PostgreSQL (SQLite's INTEGER
 # primary key is 64-bit already, and must stay INTEGER to count by itself).
@@ -213,3 +222,73 @@ logs = sa.Table(
     sa.Column("source", sa.String(20), nullable=False),
 )
 sa.Index("ix_logs_run_id", logs.c.flow_run_id, logs.c.id)
+
+# Task runs, reported in batches by the process of their root flow run. A snapshot replaces
+# the stored one only when it is as new or newer: (attempt, state_count), where state_count is
+# the length of the run's state history, which only grows.
+task_runs = sa.Table(
+    "task_runs", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("flow_run_id", sa.String(36), sa.ForeignKey("flow_runs.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("root_flow_run_id", sa.String(36), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("task_key", sa.String(500), nullable=False),
+    sa.Column("tags", JSONValue, nullable=False),
+    sa.Column("state_type", sa.String(16), nullable=False),
+    sa.Column("state_name", sa.String(50), nullable=False),
+    sa.Column("state_message", sa.Text),
+    sa.Column("attempt", sa.Integer, nullable=False, default=0),
+    sa.Column("state_count", sa.Integer, nullable=False, default=0),
+    sa.Column("start_time", UTCDateTime),
+    sa.Column("end_time", UTCDateTime),
+    sa.Column("cache_key", sa.String(500)),
+    sa.Column("cache_hit", sa.Boolean, nullable=False, default=False),
+    sa.Column("result", sa.Text),  # a short summary of the value, never the value
+    sa.Column("error", sa.Text),  # the traceback of the last failed attempt
+    sa.Column("history", JSONValue, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),  # its first state's time
+    sa.Column("updated", UTCDateTime, nullable=False),
+)
+sa.Index("ix_task_runs_flow_run", task_runs.c.flow_run_id, task_runs.c.created, task_runs.c.id)
+sa.Index("ix_task_runs_root_state", task_runs.c.root_flow_run_id, task_runs.c.state_type)
+
+artifacts = sa.Table(
+    "artifacts", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("key", sa.String(200)),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("data", JSONValue),
+    sa.Column("description", sa.Text),
+    sa.Column("flow_run_id", sa.String(36), sa.ForeignKey("flow_runs.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("root_flow_run_id", sa.String(36), nullable=False),
+    sa.Column("task_run_id", sa.String(36)),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+)
+sa.Index("ix_artifacts_flow_run", artifacts.c.flow_run_id, artifacts.c.created, artifacts.c.id)
+sa.Index("ix_artifacts_key", artifacts.c.key, artifacts.c.created, artifacts.c.id)
+
+# Task results cached across runs, by cache key (JSON values only).
+task_cache = sa.Table(
+    "task_cache", metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", JSONValue),
+    sa.Column("expires_at", UTCDateTime),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+)
+
+# Global concurrency limits. The slots themselves live in Redis (orchestrator/slots.py) as
+# leases that expire unless renewed; a limit's row says how many there are.
+concurrency_limits = sa.Table(
+    "concurrency_limits", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("limit", sa.Integer, nullable=False),
+    sa.Column("slot_decay_per_second", sa.Float, nullable=False, default=0.0),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+)

@@ -6,11 +6,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import FieldError, NotFound
+from ..errors import AlreadyExists, FieldError, NotFound
 from ..models import new_id
 from ..models.variables import Variable
 from .pages import Order, Page, fetch_page
 from .tables import variables
+from .upserts import insert
 
 VARIABLE_ORDER = Order((variables.c.name,))
 
@@ -23,11 +24,24 @@ def set_variable(conn: sa.Connection, name: str, value: Any,
     (the last one wins) instead of one failing on the unique name.
     """
     existed = conn.execute(sa.select(variables.c.id).where(variables.c.name == name)).first()
-    statement = _insert(conn).values(id=new_id(), name=name, value=value, created=now,
+    statement = insert(conn, variables).values(id=new_id(), name=name, value=value, created=now,
                                      updated=now)
     conn.execute(statement.on_conflict_do_update(index_elements=[variables.c.name],
                                                  set_={"value": value, "updated": now}))
     return read_variable(conn, name), existed is None
+
+
+def create_variable(conn: sa.Connection, name: str, value: Any, now: datetime) -> Variable:
+    """Create NAME; AlreadyExists when it is set. One INSERT ... ON CONFLICT DO NOTHING, so of
+    two writers creating the same name exactly one succeeds."""
+    statement = insert(conn, variables).values(id=new_id(), name=name, value=value, created=now,
+                                     updated=now)
+    created = conn.execute(statement.on_conflict_do_nothing(index_elements=[variables.c.name])
+                           .returning(variables.c.id)).first()
+    if created is None:
+        raise AlreadyExists(f"variable {name!r} already exists", [FieldError(
+            "name", "set it with overwrite (PUT /variables/NAME) to replace its value")])
+    return read_variable(conn, name)
 
 
 def read_variable(conn: sa.Connection, name: str) -> Variable:
@@ -54,12 +68,3 @@ def delete_variable(conn: sa.Connection, name: str) -> Variable:
     conn.execute(variables.delete().where(variables.c.name == name))
     return variable
 
-
-def _insert(conn: sa.Connection):
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        raise NotImplementedError(f"no upsert for {conn.dialect.name}")
-    return insert(variables)

@@ -146,7 +146,8 @@ def slot_holders(conn: sa.Connection, pool_name: str, queue_name: str | None = N
                        flow_runs.c.deployment_name, flow_runs.c.flow_name,
                        flow_runs.c.work_queue_name)
              .where(flow_runs.c.work_pool_name == pool_name,
-                    flow_runs.c.state_type.in_([s.value for s in SLOT_HOLDING_STATES]))
+                    flow_runs.c.state_type.in_([s.value for s in SLOT_HOLDING_STATES]),
+                    flow_runs.c.parent_flow_run_id.is_(None))  # child runs hold no slot
              .order_by(flow_runs.c.state_changed))
     if queue_name:
         query = query.where(flow_runs.c.work_queue_name == queue_name)
@@ -171,7 +172,8 @@ def runs_by_worker(conn: sa.Connection, pool_name: str) -> dict[str, list[str]]:
     """Worker name -> ids of the runs it holds (RUNNING or CANCELLING) in this pool."""
     query = sa.select(flow_runs.c.worker_name, flow_runs.c.id).where(
         flow_runs.c.work_pool_name == pool_name,
-        flow_runs.c.state_type.in_([StateType.RUNNING.value, StateType.CANCELLING.value]))
+        flow_runs.c.state_type.in_([StateType.RUNNING.value, StateType.CANCELLING.value]),
+        flow_runs.c.parent_flow_run_id.is_(None))  # a child run runs in its root's process
     held: dict[str, list[str]] = {}
     for worker, run_id in conn.execute(query):
         held.setdefault(worker, []).append(run_id)

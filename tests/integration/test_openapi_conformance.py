@@ -18,6 +18,8 @@ import pytest
 from devstack import LocalStack
 from orchestrator.client import FlowpoolClient
 from orchestrator.models import DeploymentCreate, FlowRunCreate, WorkPoolCreate
+from orchestrator.models.concurrency_limits import ConcurrencyLimitCreate
+from orchestrator.models.task_cache import TaskCacheWrite
 
 pytestmark = pytest.mark.integration
 
@@ -25,6 +27,7 @@ API_KEY = "conformance-key"
 EXAMPLES_PER_OPERATION = 25  # about half a minute on two cores
 SEED = 20_260_101  # the same cases on every run; change it to explore others
 POOL, FLOW, DEPLOYMENT = "fuzz-pool", "fuzz-flow", "fuzz-deployment"
+LIMIT, CACHE_KEY = "fuzz-limit", "fuzz-key"
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +41,15 @@ def keyed_stack(tmp_path_factory):
 
 
 def seed_objects(stack: LocalStack) -> dict[str, str]:
-    """A pool, a deployment and a run, so operations on existing objects get past their 404."""
+    """A pool, a deployment, a run, a concurrency limit and a cached value, so operations on
+    existing objects get past their 404."""
     with FlowpoolClient(stack.api_url, api_key=API_KEY) as api:
         api.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
         deployment = api.upsert_deployment(DeploymentCreate(
             flow_name=FLOW, name=DEPLOYMENT, entrypoint="flows.py:f", work_pool_name=POOL))
         run = api.create_flow_run(f"{FLOW}/{DEPLOYMENT}", FlowRunCreate())
+        api.create_concurrency_limit(ConcurrencyLimitCreate(name=LIMIT, limit=5))
+        api.write_task_cache(CACHE_KEY, TaskCacheWrite(value=1))
     return {"deployment_id": deployment.id, "run_id": run.id}
 
 
@@ -55,6 +61,8 @@ def config(ids: dict[str, str]) -> str:
         (r"^/api/deployments/name/", {"flow_name": FLOW, "name": DEPLOYMENT}),
         (r"^/api/deployments/\{deployment_id\}$", {"deployment_id": ids["deployment_id"]}),
         (r"^/api/flow_runs/\{run_id\}", {"run_id": ids["run_id"]}),
+        (r"^/api/concurrency_limits/\{name\}", {"name": LIMIT}),
+        (r"^/api/task_cache/\{key\}", {"key": CACHE_KEY}),
     ]
     lines = ["[checks.positive_data_acceptance]",
              'expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]']

@@ -21,7 +21,7 @@ from orchestrator import compat
 from orchestrator.entrypoints import load_flow
 from orchestrator.errors import InvalidInput
 from orchestrator.parameters import coerce_parameters, parameter_schema, validate_against_schema
-from orchestrator.project.flow_facts import import_flow_facts
+from orchestrator.deploy.flow_facts import import_flow_facts
 
 from .conftest import make_reporter
 

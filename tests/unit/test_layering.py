@@ -19,8 +19,8 @@ PACKAGES = ("orchestrator", "workers", "config")
 PACKAGE_ROOT = "orchestrator"
 
 # part: the module prefixes it holds (the longest prefix wins). A module of orchestrator/
-# that no other prefix names belongs to the SDK: flows, entrypoints, parameters' coercion,
-# variables, and whatever the SDK adds beside them.
+# that no other prefix names belongs to the SDK: `sdk/`, `compat/`, flows, entrypoints and
+# variables.
 PARTS = {
     "base": ("config", "orchestrator.errors", "orchestrator.bounds", "orchestrator.keys",
              "orchestrator.urls", "orchestrator.private_files", "orchestrator.processes",
@@ -30,7 +30,7 @@ PARTS = {
                "orchestrator.jobs"),
     "rules": ("orchestrator.admission", "orchestrator.waiting_reasons"),
     "redis": ("orchestrator.leases", "orchestrator.broker", "orchestrator.wakeup",
-              "orchestrator.embedded_redis"),
+              "orchestrator.embedded_redis", "orchestrator.slots"),
     "store": ("orchestrator.store",),
     "client": ("orchestrator.client",),
     "sdk": ("orchestrator",),
