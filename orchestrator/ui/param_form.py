@@ -47,7 +47,7 @@ def build_fields(schema: dict[str, Any], values: dict[str, Any]) -> list[Field]:
         kind = _kind(resolved)
         shown = values[name] if name in values else prop.get("default", resolved.get("default"))
         fields.append(Field(
-            name=name, kind=kind, label=prop.get("title") or name,
+            name=name, kind=kind, label=prop.get("title") or name.replace("_", " ").capitalize(),
             required=name in required and not nullable, value=_shown(kind, shown, name in values
                                                                      or "default" in prop),
             description=prop.get("description") or resolved.get("description") or "",
@@ -103,7 +103,7 @@ def read_parameters(fields: list[Field], form, schema: dict[str, Any],
             continue
         if present:
             parameters[item.name] = value
-    if schema and not any(item.error for item in fields):
+    if schema:  # every field's problem at once: a typing error does not hide another's
         _validate(fields, {**base, **parameters}, schema)
     errors = [FieldError(item.name, item.error) for item in fields if item.error]
     if errors:
@@ -139,8 +139,10 @@ def _parse(item: Field, raw: str) -> tuple[bool, Any]:
 
 
 def _validate(fields: list[Field], parameters: dict[str, Any], schema: dict[str, Any]) -> None:
-    """The schema's own messages, each put beside the field its path starts with."""
+    """The schema's own messages, each put beside the field its path starts with (a field
+    that could not be read has its message already, and gets no second one)."""
     by_name = {item.name: item for item in fields}
+    unread = {item.name for item in fields if item.error}
     try:
         validate_against_schema(parameters, schema)
     except InvalidInput as exc:
@@ -149,5 +151,7 @@ def _validate(fields: list[Field], parameters: dict[str, Any], schema: dict[str,
             target = by_name.get(head)
             if target is None:
                 raise
+            if head in unread:
+                continue
             message = f"{rest}: {error.message}" if rest else error.message
             target.error = f"{target.error}; {message}" if target.error else message
