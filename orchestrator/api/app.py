@@ -9,6 +9,7 @@ from config.settings import get_settings
 from .. import __version__
 from ..broker import BrokerProbe, redis_client
 from ..store.database import Database
+from ..ui import install_ui
 from ..wakeup import Doorbell
 from . import deployments, flow_runs, logs, schedules, variables, work_pools
 from .auth import ApiKeyGuard, document_api_key
@@ -59,8 +60,6 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None,
 
     app.include_router(api)
     install_error_handlers(app)
-    from ..ui import install_ui  # the UI's templates load only with the app
-
     install_ui(app)
     app.add_middleware(ApiKeyGuard, api_key=api_key)
     install_metrics(app)  # outermost: counts every answer, refusals included

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse

@@ -179,3 +179,26 @@ def test_the_key_signs_in_once_and_the_cookie_opens_the_ui_only(keyed):
     assert (api.status_code, metrics.status_code, docs.status_code) == (401, 401, 401)
     assert scraped.status_code == 200 and "flowpool_flow_runs" in scraped.text
     assert out.status_code == 303 and after.status_code == 303
+
+
+def test_pool_and_queue_forms_change_what_the_api_shows(stack, process_pool):
+    pool = process_pool()
+    with httpx.Client(base_url=base_url(stack), timeout=10) as http:
+        token = CSRF.search(http.get(f"/ui/work-pools/{pool}").text).group(1)
+        steps = [http.post(f"/ui/work-pools/{pool}/{path}", data={"csrf_token": token, **extra})
+                 for path, extra in (("queues/default/pause", {}), ("limit", {"limit": "3"}),
+                                     ("pause", {}))]
+        paused = stack.client().read_work_pool(pool)
+        queues = stack.client().list_work_queues(pool)
+        bad = http.post(f"/ui/work-pools/{pool}/limit", data={"csrf_token": token, "limit": "-1"})
+        for path in ("queues/default/resume", "resume"):
+            http.post(f"/ui/work-pools/{pool}/{path}", data={"csrf_token": token})
+        http.post(f"/ui/work-pools/{pool}/limit", data={"csrf_token": token, "limit": ""})
+        resumed = stack.client().read_work_pool(pool)
+        page = http.get(f"/ui/work-pools/{pool}").text
+
+    assert [s.status_code for s in steps] == [303, 303, 303]  # each back to the pool page
+    assert paused.paused and paused.concurrency_limit == 3 and queues[0].paused
+    assert bad.status_code == 422 and "whole number" in bad.text
+    assert not resumed.paused and resumed.concurrency_limit is None
+    assert "ONLINE" in page and "Pause pool" in page
