@@ -1,4 +1,4 @@
-"""The FastAPI application: REST API under /api."""
+"""The FastAPI application: REST API under /api, the web UI under /ui, /metrics."""
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
@@ -9,12 +9,14 @@ from config.settings import get_settings
 from .. import __version__
 from ..broker import BrokerProbe, redis_client
 from ..store.database import Database
+from ..ui import install_ui
 from ..wakeup import Doorbell
 from . import (artifacts, concurrency_limits, deployment_schedules, deployments, flow_runs, logs,
                reports, slots, task_cache, task_runs, variables, work_pools)
 from .auth import ApiKeyGuard, document_api_key
 from .body_limit import BodyLimit
 from .errors import install_error_handlers
+from .metrics import install_metrics
 
 REDIS_TIMEOUT_S = 2.0
 
@@ -65,7 +67,9 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None,
 
     app.include_router(api)
     install_error_handlers(app)
+    install_ui(app)
     app.add_middleware(ApiKeyGuard, api_key=api_key)
+    install_metrics(app)  # outermost: counts every answer, refusals included
     if api_key:
         document_api_key(app)
     return app

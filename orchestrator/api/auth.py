@@ -7,16 +7,21 @@ routing, as ASGI middleware, so no route can forget it.
 
 A flow run's process carries a run credential instead of the key (see `run_credentials`): it
 opens only the few routes through which that one run reports on itself.
+
+The web UI (`/` and `/ui/...`) also takes the session cookie its login page sets (see
+`sessions`); its login page and static files are open, and a UI page asked for without a
+session redirects to the login page instead of answering 401.
 """
 from __future__ import annotations
 
 import hmac
 import json
+from urllib.parse import quote
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import run_credentials
+from . import run_credentials, sessions
 
 OPEN_PATHS = frozenset({"/api/health"})
 UNAUTHORIZED_RESPONSE = {"description": "The API key is missing or wrong.", "content": {
@@ -37,17 +42,25 @@ class ApiKeyGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.api_key and not self._allowed(scope):
-            await _refuse(send)
+            if sessions.is_ui_path(scope["path"]):
+                await _to_login(scope, send)
+            else:
+                await _refuse(send)
             return
         await self.app(scope, receive, send)
 
     def _allowed(self, scope: Scope) -> bool:
-        if scope["path"] in OPEN_PATHS:
+        path = scope["path"]
+        if path in OPEN_PATHS or sessions.is_open_ui_path(path):
             return True
-        given = bearer_token(Headers(scope=scope).get("authorization", ""))
+        headers = Headers(scope=scope)
+        given = bearer_token(headers.get("authorization", ""))
         if hmac.compare_digest(given.encode(), self.api_key.encode()):
             return True
-        return run_credentials.permits(self.api_key, given, scope["method"], scope["path"])
+        if sessions.is_ui_path(path):
+            cookie = sessions.cookie_value(headers.get("cookie", ""))
+            return sessions.valid(self.api_key, cookie)
+        return run_credentials.permits(self.api_key, given, scope["method"], path)
 
 
 def bearer_token(header: str) -> str:
@@ -62,6 +75,19 @@ async def _refuse(send: Send) -> None:
         (b"www-authenticate", b"Bearer"),
     ]})
     await send({"type": "http.response.body", "body": UNAUTHORIZED_BODY})
+
+
+async def _to_login(scope: Scope, send: Send) -> None:
+    """303 to the login page, which brings the person back to the page asked for (a GET)."""
+    back = scope["path"] if scope["method"] == "GET" else "/ui/"
+    query = scope.get("query_string", b"").decode("latin-1")
+    if scope["method"] == "GET" and query:
+        back += "?" + query
+    location = "/ui/login?next=" + quote(back, safe="")
+    await send({"type": "http.response.start", "status": 303, "headers": [
+        (b"location", location.encode("latin-1")), (b"content-length", b"0"),
+        (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def document_api_key(app) -> None:

@@ -5,6 +5,7 @@ import logging
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from .. import metrics
 from ..errors import StateRejected
 from ..leases import request_cancel
 from ..models import ClaimedRun, ClaimRequest, FlowRun, FlowRunDetail, StateProposal
@@ -63,6 +64,7 @@ def claim_flow_run(run_id: str, request: ClaimRequest, http: Request,
         run = store.set_state(conn, run_id, StateProposal(type=StateType.RUNNING, token=request.token),
                               Origin.TOKEN_HOLDER, utcnow(), worker_name=request.worker_name)
         claimed = _launch_bundle(conn, run)
+    metrics.run_started(run)
     api_key = http.app.state.api_key
     credential = run_credentials.issue(api_key, run_id) if api_key else None
     return claimed.model_copy(update={"run_credential": credential})
@@ -88,6 +90,7 @@ def set_flow_run_state(run_id: str, proposal: StateProposal, db: Database = Depe
                        doorbell: Doorbell | None = Depends(get_doorbell)) -> FlowRun:
     with db.begin() as conn:
         run = store.set_state(conn, run_id, proposal, Origin.TOKEN_HOLDER, utcnow())
+    metrics.run_changed(run)
     if is_final(run.state_type):
         ring(doorbell, "run finished")
     return run.masked()
@@ -99,6 +102,7 @@ def cancel_flow_run(run_id: str, db: Database = Depends(get_db), redis=Depends(g
     """A waiting run becomes CANCELLED; a running one CANCELLING until its worker stops it."""
     with db.begin() as conn:
         run = store.cancel_flow_run(conn, run_id, utcnow())
+    metrics.run_changed(run)
     if run.state_type is StateType.CANCELLING and redis is not None:
         _post_cancel_request(redis, run_id)
     ring(doorbell, "run cancelled")

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from config.settings import Settings
 
+from .. import metrics
 from ..admission import WorkerCapacity
 from ..broker import answers, quick_client, redis_client
 from ..leases import current_leader, read_worker_beats
@@ -105,9 +106,11 @@ class Scheduler:
         """One tick, then sleep until the next due run, the next look or the doorbell."""
         self.wake.clear()
         started = time.monotonic()
+        metrics.SCHEDULER_TICKS.inc()
         try:
             wait = self.tick(datetime.now(timezone.utc))
         except Exception:
+            metrics.SCHEDULER_TICK_ERRORS.inc()
             log.exception("scheduler tick failed; trying again shortly")
             wait = 1.0
         self.wake.wait(timeout=max(wait - (time.monotonic() - started), 0.0))

@@ -179,6 +179,8 @@ sa.Index("ix_flow_runs_state_scheduled", flow_runs.c.state_type, flow_runs.c.sch
 sa.Index("ix_flow_runs_pool_state", flow_runs.c.work_pool_name, flow_runs.c.state_type)
 sa.Index("ix_flow_runs_deployment_state", flow_runs.c.deployment_id, flow_runs.c.state_type)
 sa.Index("ix_flow_runs_created", flow_runs.c.created)
+# The dashboard counts a day's runs by hour and state from this index alone (store/overview).
+sa.Index("ix_flow_runs_created_state", flow_runs.c.created, flow_runs.c.state_type)
 # A schedule's future runs: counted by the materializer, deleted when the schedule changes.
 sa.Index("ix_flow_runs_schedule_state", flow_runs.c.schedule_id, flow_runs.c.state_type,
          flow_runs.c.scheduled_time)
