@@ -33,7 +33,7 @@ from orchestrator.states import DEFAULT_NAMES, StateType  # noqa: E402
 from orchestrator.store import deployments, logs, work_pools  # noqa: E402
 from orchestrator.store.database import Database  # noqa: E402
 from orchestrator.store.flow_runs import new_run_values  # noqa: E402
-from orchestrator.store.schedules import insert_runs_once  # noqa: E402
+from orchestrator.store.deployment_schedules import insert_runs_once  # noqa: E402
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",

@@ -21,7 +21,7 @@ from ..schedules import describe
 from ..store import overview
 from ..store.deployments import list_deployments, read_deployment
 from ..store.flow_runs import list_flow_runs
-from ..store.schedules import upcoming_runs
+from ..store.deployment_schedules import upcoming_runs
 from ..store.work_pools import list_work_queues
 from . import param_form
 from .forms_security import FormData, checked_form
