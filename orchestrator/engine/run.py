@@ -1,9 +1,12 @@
-"""The engine: receive the run, run the pull steps, load the flow, call it, report the outcome.
+"""The engine: receive the run, run the pull steps, load the flow, run it, report the outcome.
 
 It receives what the worker already knows (the claimed run, its deployment and pool): from the
 worker over an inherited pipe in a process run, from the API with the run's credential in a
 container, where no pipe reaches (secrets must not land in a container's or a Job's spec).
 Then it calls the API only to report: states, logs, and the variables the pull steps read.
+The flow runs through the SDK (`sdk.flow_engine.run_flow`), so its tasks, child flow runs,
+artifacts, variables, cache and concurrency slots reach the API through an HttpReporter, in
+batches.
 
 It reports with the attempt's dispatch token, so a stale attempt can never overwrite a newer
 one. A failure of the flow ends FAILED with its traceback in the run's logs; the engine exits
@@ -25,9 +28,9 @@ from ..entrypoints import load_flow
 from ..errors import FlowpoolError
 from ..masking import environment_secrets, redact, secret_values
 from ..models import LAUNCH_FD_VARIABLE, ClaimedRun, StateProposal
-from ..parameters import coerce_parameters
 from ..processes import set_parent_death_signal
 from ..states import StateType
+from .http_reporter import HttpReporter
 from .logs import LogShipper, capture_output
 
 log = logging.getLogger("flowpool.engine")
@@ -79,20 +82,49 @@ def execute(client: FlowpoolClient, run_id: str, shipper: LogShipper) -> StatePr
         log.info("flow run %s (%s, attempt %d) starting", run_id, deployment.full_name, run.attempt)
         pull_code(client, run_id, deployment.pull_steps)
         flow = load_flow(deployment.entrypoint, Path.cwd())
-        parameters = coerce_parameters(flow.fn, run.parameters)
     except FlowpoolError as exc:
         log.error("flow run %s could not start: %s", run_id, exc)
         return StateProposal(type=StateType.FAILED, message=str(exc))
+    state = run_deployed_flow(flow, launched, HttpReporter(client, run_id, shipper.secrets))
+    return proposal_for(run_id, state)
+
+
+def run_deployed_flow(flow: Any, launched: ClaimedRun, reporter: HttpReporter):
+    """The flow as the root run of this flow run, through the SDK; its final State. The
+    reporter is closed (its reports shipped) before the engine reports the root's state, so
+    the server never ends a child run whose last report is still on its way."""
+    from ..sdk.flow_engine import run_flow
+    from ..sdk.live_runs import DeploymentInfo
+    from ..sdk.run_session import RunSession
+
+    global _session
+    run, deployment = launched.flow_run, launched.deployment
+    reporter.console = sys.__stdout__  # run-logger lines also in the worker's output
+    _session = RunSession(reporter)
     try:
-        result = flow.fn(**parameters)
+        return run_flow(flow, dict(run.parameters), session=_session, flow_run_id=run.id,
+                        flow_run_name=run.name, tags=tuple(run.tags),
+                        scheduled_start_time=run.scheduled_time, attempt=run.attempt,
+                        deployment=DeploymentInfo(deployment.id, deployment.full_name,
+                                                  dict(deployment.parameters), deployment.version))
     except Stopped:
+        _session.end_open_runs(StateType.CANCELLED, "its flow run was stopped by its worker")
         raise
-    except BaseException as exc:  # noqa: BLE001 - any failure of user code is the run's failure
-        log.error("flow run %s failed:\n%s", run_id, traceback.format_exc().rstrip())
-        return StateProposal(type=StateType.FAILED, message=f"{type(exc).__name__}: {exc}")
-    log.info("flow run %s completed", run_id)
-    value, is_repr = storable_result(result)
-    return StateProposal(type=StateType.COMPLETED, result=value, result_is_repr=is_repr)
+    finally:
+        reporter.close()
+
+
+def proposal_for(run_id: str, state) -> StateProposal:
+    """The SDK's final State of the root run as the proposal the engine reports."""
+    if state.type is StateType.COMPLETED:
+        log.info("flow run %s completed", run_id)
+        value, is_repr = storable_result(state.data)
+        return StateProposal(type=StateType.COMPLETED, result=value, result_is_repr=is_repr)
+    if isinstance(state.data, BaseException):
+        trace = "".join(traceback.format_exception(state.data)).rstrip()
+        log.error("flow run %s failed:\n%s", run_id, trace)
+    name = state.name if state.type is StateType.FAILED else None  # e.g. TimedOut
+    return StateProposal(type=StateType.FAILED, name=name, message=state.message)
 
 
 def receive_launch(client: FlowpoolClient, run_id: str,
@@ -126,7 +158,12 @@ class Stopped(BaseException):
     """The worker asked this run to stop (cancel or timeout); not a failure of the flow."""
 
 
+_session = None  # the running flow's session, told of a stop before it unwinds
+
+
 def _stop_on_sigterm(_signum, _frame) -> None:
+    if _session is not None:
+        _session.request_cancel()  # the runs being unwound end CANCELLED, not CRASHED
     raise Stopped()
 
 
