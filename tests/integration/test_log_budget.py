@@ -88,8 +88,9 @@ def test_one_marker_line_counts_every_dropped_line(budget_stack, chatty_run):
 
     markers = [e for e in stored if e.source == "flowpool"]
     printed = [e for e in stored if e.message.endswith("x" * 10_000)]
-    # everything the run wrote: the prints, and the engine's "starting" and "completed" lines
-    written = PRINTED_LINES + 2
+    # everything the run wrote: the prints, the engine's "starting" and "completed" lines and
+    # the flow's own "Finished in state Completed()"
+    written = PRINTED_LINES + 3
     assert len(markers) == 1 and stored[-1] == markers[0]
     assert run["log_lines_dropped"] == written - (len(stored) - 1)
     assert (f"{run['log_lines_dropped']} later lines ({run['log_bytes_dropped']} bytes) were "
