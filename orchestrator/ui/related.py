@@ -1,10 +1,8 @@
 """What a run page shows beside the run itself when the flow made it: task runs, child flow
 runs and artifacts; and the global concurrency limits of the work pools page.
 
-Child flow runs are read as soon as flow runs record their parent (`store.run_search`). Task
-runs, artifacts and global concurrency limits have no table on the server yet: until they
-do, these functions find none and their sections stay hidden. Each returns plain view objects,
-so the templates need no change when the store starts answering.
+Each section is bounded: a flow of ten thousand tasks shows its first `SHOWN` task runs and
+says how to list the rest. Each function returns plain view objects for the templates.
 """
 from __future__ import annotations
 
@@ -14,9 +12,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..api.concurrency_limits import with_usage
 from ..models import FlowRun
+from ..store.artifacts import page_artifacts
+from ..store.concurrency_limits import page_concurrency_limits
 from ..store.run_search import child_flow_runs
+from ..store.task_runs import page_task_runs
 from .markdown import render_markdown
+
+SHOWN = 200  # rows of each section on a page
 
 
 @dataclass(frozen=True)
@@ -54,11 +58,17 @@ class GlobalLimitView:
     name: str
     limit: int
     active: bool
-    holders: list[str] = field(default_factory=list)
+    in_use: float | None = None  # None while the broker does not answer
+    holders: list[str] = field(default_factory=list)  # flow run ids
 
 
-def task_runs(conn: sa.Connection, run_id: str) -> list[TaskRunView]:
-    return []  # no task-run table on the server yet
+def task_runs(conn: sa.Connection, run_id: str) -> tuple[list[TaskRunView], bool]:
+    """The run's first task runs, in the order they started, and whether there are more."""
+    page = page_task_runs(conn, run_id, None, SHOWN)
+    views = [TaskRunView(id=t.id, name=t.name, state_type=t.state_type.value,
+                         state_name=t.state_name, start_time=t.start_time,
+                         end_time=t.end_time, message=t.state_message) for t in page.items]
+    return views, page.cursor is not None
 
 
 def child_runs(conn: sa.Connection, run_id: str) -> list[FlowRun]:
@@ -66,11 +76,20 @@ def child_runs(conn: sa.Connection, run_id: str) -> list[FlowRun]:
 
 
 def artifacts(conn: sa.Connection, run_id: str) -> list[ArtifactView]:
-    return []  # no artifact table on the server yet
+    page = page_artifacts(conn, run_id, None, None, SHOWN)
+    return [ArtifactView(type=a.type, data=a.data, key=a.key, description=a.description,
+                         created=a.created) for a in page.items]
 
 
-def global_limits(conn: sa.Connection) -> list[GlobalLimitView]:
-    return []  # no global concurrency limits on the server yet
+def global_limits(conn: sa.Connection, redis) -> list[GlobalLimitView]:
+    """The global concurrency limits with the slots in use and the runs holding them."""
+    views = []
+    for limit in page_concurrency_limits(conn, None, SHOWN).items:
+        usage = with_usage(limit, redis, detail=True)
+        views.append(GlobalLimitView(
+            name=usage.name, limit=usage.limit, active=usage.active, in_use=usage.active_slots,
+            holders=list(dict.fromkeys(h.flow_run_id for h in usage.holders))))
+    return views
 
 
 def table_rows(data: Any) -> tuple[list[str], list[list[Any]]]:

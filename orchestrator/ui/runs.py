@@ -74,7 +74,8 @@ def run_page(request: Request, run_id: str):
         run = annotate_waiting(conn, redis, [runs_store.read_flow_run_detail(conn, run_id)],
                                probe)[0].masked()
         lines = logs_store.read_logs(conn, run_id, 0, MAX_LOG_PAGE)
-        extras = dict(task_runs=related.task_runs(conn, run_id),
+        task_runs, more_task_runs = related.task_runs(conn, run_id)
+        extras = dict(task_runs=task_runs, more_task_runs=more_task_runs,
                       child_runs=related.child_runs(conn, run_id),
                       artifacts=related.artifacts(conn, run_id))
     return render(request, "run.html", title=run.name, run=run, lines=lines,

@@ -29,7 +29,7 @@ def pool_list(request: Request):
     with db.connect() as conn:
         pools = [store.read_work_pool_detail(conn, name).masked()
                  for name in store.list_work_pool_names(conn)]
-        limits = related.global_limits(conn)
+        limits = related.global_limits(conn, redis)
     live = read_liveness(redis, probe, [p.name for p in pools])
     online = {p.name: len(live.online(p.name)) for p in pools}
     return render(request, "work_pools.html", title="Work pools", pools=pools, online=online,

@@ -78,6 +78,14 @@ def admin(stack: LocalStack) -> FlowpoolClient:
     return FlowpoolClient(stack.api_url, api_key=KEY)
 
 
+def ui_page(stack: LocalStack, path: str) -> str:
+    """A page of the web UI, as a signed-in user sees it."""
+    response = httpx.get(stack.api_url.removesuffix("/api") + path, headers={"Authorization": f"Bearer {KEY}"},
+                         timeout=30)
+    assert response.status_code == 200, response.text[:500]
+    return response.text
+
+
 def database(stack: LocalStack) -> Database:
     return Database(stack.database_url or f"sqlite:///{stack.home / 'flowpool.db'}")
 
@@ -202,6 +210,11 @@ def test_a_flow_of_1000_tasks_records_every_task_run_in_a_few_requests(stack):
     listed = stack.cli("task-run", "ls", "--flow-run", run.id, "-o", "json", check=True)
     assert len(json.loads(listed.stdout)) == 1000
 
+    page = ui_page(stack, f"/ui/runs/{run.id}")
+    assert "<h2>Task runs</h2>" in page and task_runs[0].name in page
+    assert task_runs[199].name in page and task_runs[200].name not in page  # bounded
+    assert f"flowpool task-run ls --flow-run {run.id}" in page
+
 
 def test_child_flow_runs_are_runs_of_their_own_linked_to_their_parent(stack):
     state, _, run = run_deployed(stack, parent_of_children, {"values": [4, 5]})
@@ -249,6 +262,10 @@ def test_artifacts_and_variables_land_on_the_server(stack):
     assert "ROW  SQUARE" in shown and "100%" in shown
     as_json = json.loads(stack.cli("flow-run", "artifacts", run.id, "-o", "json").stdout)
     assert {a["key"] for a in as_json} == {"squares", "summary", "link", "progress"}
+
+    page = ui_page(stack, f"/ui/runs/{run.id}")
+    assert "<h1>Report</h1>" in page and "<th>square</th>" in page and "<td>4</td>" in page
+    assert 'href="https://example.com/report"' in page and '<progress max="100"' in page
 
 
 def test_a_variable_that_exists_is_not_replaced_without_overwrite(stack):
@@ -503,6 +520,9 @@ def test_a_sigkilled_holder_frees_its_slot_within_the_lease_ttl(stack):
         with admin(stack) as api:
             holding, = api.read_concurrency_limit("exclusive").holders
         assert holding.flow_run_id == holder_run.id
+        pools_page = ui_page(stack, "/ui/work-pools")
+        row = next(r for r in pools_page.split("<tr>") if "<td>exclusive</td>" in r)
+        assert "<td>1</td><td>1.0</td>" in row and holder_run.id in row
 
         holder.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()

@@ -1,5 +1,6 @@
-"""A run page draws its task runs, child flow runs and artifacts when a flow made some (the
-server has no such records yet: the page is drawn here from view objects), escaped."""
+"""A run page draws its task runs, child flow runs and artifacts when a flow made some,
+escaped (drawn here from view objects; the pages of real runs are checked in
+tests/integration/test_http_reporter.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -20,7 +21,7 @@ def run(**changes) -> FlowRunDetail:
 
 
 def page(**sections) -> str:
-    context = dict(task_runs=[], child_runs=[], artifacts=[], lines=[], cursor=0, final=False,
+    context = dict(task_runs=[], more_task_runs=False, child_runs=[], artifacts=[], lines=[], cursor=0, final=False,
                    poll_ms=1000, run=run(), title="t", path="/ui/runs/r1", signed_in=False,
                    csrf_token="tok")
     return render_text("run.html", **{**context, **sections})
