@@ -138,15 +138,16 @@ def show_plan(plan: Plan, output: Output) -> None:
 def prepared_requests(api, plan: Plan, options: RunOptions) -> list[DeploymentCreate]:
     """Build and push every deployment, then turn each into its request: nothing is sent
     until all of them are ready."""
+    from ..blocks import ServerBlocks
     from ..variables import ServerVariables
 
-    variables = ServerVariables(api)
+    variables, blocks = ServerVariables(api), ServerBlocks(api)
     registrations = []
     for planned in plan.deployments:
         steps = len(planned.build) + len(planned.push)
         if steps:
             typer.echo(f"Running {steps} build/push step(s) of {planned.full_name}...", err=True)
-        registrations.append(prepare_registration(planned, variables=variables))
+        registrations.append(prepare_registration(planned, variables=variables, blocks=blocks))
     now = datetime.now(timezone.utc)
     return [deployment_request(registration, planned, now=now, options=options,
                                current_schedules=_current_schedules(api, registration))

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from ..errors import InvalidInput
 from ..models import DeploymentCreate
 from ..steps.diagnostics import field_error
-from ..steps.rendering import Scope, VariableResolver, render
+from ..steps.rendering import BlockResolver, Scope, VariableResolver, render
 from ..steps.runner import Outputs, run_steps, template_pull_steps
 from .flow_facts import FlowFacts
 from .plan import PlannedDeployment, deploy_time_template, revalidated
@@ -53,11 +53,12 @@ class Registration:
 
 def prepare_registration(planned: PlannedDeployment, *,
                          variables: VariableResolver | None = None,
+                         blocks: BlockResolver | None = None,
                          environ: Mapping[str, str] | None = None) -> Registration:
     """Run build then push (in the project's root), then fill in and validate the deployment."""
     environ = os.environ if environ is None else environ
-    outputs = run_deploy_steps(planned, variables=variables, environ=environ)
-    scope = Scope(outputs, environ=environ, variables=variables)
+    outputs = run_deploy_steps(planned, variables=variables, blocks=blocks, environ=environ)
+    scope = Scope(outputs, environ=environ, variables=variables, blocks=blocks)
     rendered = render(deploy_time_template(planned.declaration), planned.loc, scope)
     declaration = revalidated(planned.declaration, rendered, planned.loc, planned.lines)
     fields = planned.registration_fields(declaration, template_pull_steps(planned.pull, outputs))
@@ -67,11 +68,13 @@ def prepare_registration(planned: PlannedDeployment, *,
 
 
 def run_deploy_steps(planned: PlannedDeployment, *, variables: VariableResolver | None = None,
+                     blocks: BlockResolver | None = None,
                      environ: Mapping[str, str] | None = None) -> Outputs:
     """The build steps, then the push steps, run from the project's root; their outputs."""
     with working_directory(planned.root):
-        outputs = run_steps(planned.build, variables=variables, environ=environ)
-        return run_steps(planned.push, outputs=outputs, variables=variables, environ=environ)
+        outputs = run_steps(planned.build, variables=variables, blocks=blocks, environ=environ)
+        return run_steps(planned.push, outputs=outputs, variables=variables, blocks=blocks,
+                         environ=environ)
 
 
 @contextmanager

@@ -144,14 +144,16 @@ def receive_launch(client: FlowpoolClient, run_id: str,
 def pull_code(client: FlowpoolClient, run_id: str, pull_steps: list[dict] | None) -> None:
     """Run the deployment's pull steps here, in the run's infrastructure, before the flow is
     loaded: they put the code in place (a clone, a download) and move into its directory.
-    Their variables are read now, so a changed variable reaches the next run."""
+    Their variables and blocks are read now, so a changed one reaches the next run, and a
+    block's secret is in the clear only here, where it is used."""
     if not pull_steps:
         return
     from ..steps.runner import run_pull_steps
+    from ..blocks import ServerBlocks
     from ..variables import ServerVariables
 
     log.info("flow run %s: running %d pull step(s)", run_id, len(pull_steps))
-    run_pull_steps(pull_steps, variables=ServerVariables(client))
+    run_pull_steps(pull_steps, variables=ServerVariables(client), blocks=ServerBlocks(client))
 
 
 class Stopped(BaseException):
