@@ -142,6 +142,16 @@ class HttpReporter:
         except NotFound:
             return default
 
+    def read_block(self, type_: str, name: str) -> dict[str, Any]:
+        return self.client.read_block(type_, name, include_secrets=True).data
+
+    def write_block(self, type_: str, name: str, data: dict[str, Any],
+                    overwrite: bool = False) -> None:
+        if overwrite:
+            self.client.set_block(type_, name, data)
+        else:
+            self.client.create_block(type_, name, data)
+
     def write_variable(self, name: str, value: Any, overwrite: bool = False) -> None:
         _check_json(value, f"variable {name!r}")
         try:
