@@ -148,10 +148,31 @@ def prepared_requests(api, plan: Plan, options: RunOptions) -> list[DeploymentCr
         if steps:
             typer.echo(f"Running {steps} build/push step(s) of {planned.full_name}...", err=True)
         registrations.append(prepare_registration(planned, variables=variables, blocks=blocks))
+    for registration in registrations:
+        check_blocks_exist(api, registration.deployment.pull_steps)
     now = datetime.now(timezone.utc)
     return [deployment_request(registration, planned, now=now, options=options,
                                current_schedules=_current_schedules(api, registration))
             for planned, registration in zip(plan.deployments, registrations)]
+
+
+def check_blocks_exist(api, pull_steps: list[dict] | None) -> None:
+    """The blocks the pull steps name exist now (their data is read at run time), so a
+    missing one stops the deploy, not the first run."""
+    from ..blocks import BlockReference, missing_block_advice
+    from ..errors import FieldError, InvalidInput
+    from ..steps.diagnostics import format_path
+    from ..steps.references import references_in
+
+    for loc, reference in references_in(pull_steps or [], ("pull",)):
+        if reference.kind != "block":
+            continue
+        found = BlockReference.parse(reference.name)
+        try:
+            api.read_block(found.type, found.name)
+        except NotFound:
+            raise InvalidInput("cannot fill in the placeholders", [FieldError(
+                format_path(loc), missing_block_advice(reference.name))]) from None
 
 
 def _current_schedules(api, registration) -> list:
