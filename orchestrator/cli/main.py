@@ -7,7 +7,7 @@ import typer
 from pydantic import ValidationError
 
 from ..deploy.command import deploy
-from ..deploy.init_command import init
+from ..deploy.init_command import init, project_app, recipe_app
 from ..errors import FieldError, FlowpoolError, InvalidInput
 from . import (block, concurrency_limit, deployment, flow_run, scheduler, server, task_run, variable,
                work_pool, work_queue, worker)
@@ -28,6 +28,8 @@ app.add_typer(concurrency_limit.app, name="concurrency-limit")
 app.add_typer(concurrency_limit.app, name="gcl", help="Alias of concurrency-limit.")
 app.command("deploy")(deploy)
 app.command("init")(init)
+app.add_typer(project_app, name="project")
+app.add_typer(recipe_app, name="recipe")
 
 
 def main() -> None:

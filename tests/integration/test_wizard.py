@@ -62,7 +62,7 @@ def test_the_wizard_asks_what_is_missing_saves_flowpool_yaml_and_registers(
     answer(child, "New work pool name:", pool)
     answer(child, "Work pool type (process, docker, kubernetes) [process]:", "")
     answer(child, "Pull your code from the git remote when a run starts?", "y")
-    answer(child, "Save these answers into flowpool.yaml? [Y/n]:", "y")
+    answer(child, "Save these answers into flowpool.yaml once the deploy succeeds? [Y/n]:", "y")
     status, output = finished(child)
 
     assert status == 0, output
@@ -98,7 +98,7 @@ def test_the_wizard_adds_to_a_file_from_init_keeping_its_comments(
     answer(child, "Deployment name [default]:", name)
     answer(child, "Schedule (none, cron, interval, rrule) [none]:", "")
     answer(child, "Which work pool? (number or name)", pool)
-    answer(child, "Save these answers into flowpool.yaml? [Y/n]:", "y")
+    answer(child, "Save these answers into flowpool.yaml once the deploy succeeds? [Y/n]:", "y")
     status, output = finished(child)
 
     assert status == 0, output
