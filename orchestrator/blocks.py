@@ -59,16 +59,27 @@ class ServerBlocks:
     A block that does not exist raises NotFound, which the templating turns into an error
     naming the placeholder and how to create the block."""
 
-    def __init__(self, client: "FlowpoolClient"):
+    def __init__(self, client: "FlowpoolClient", secrets: set[str] | None = None):
         self._client = client
         self._data: dict[tuple[str, str], dict[str, Any]] = {}
+        self.secrets = secrets if secrets is not None else set()  # what logs must mask
 
     def __call__(self, text: str) -> Any:
         reference = BlockReference.parse(text)
         key = (reference.type, reference.name)
         if key not in self._data:
-            self._data[key] = self._client.read_block(*key, include_secrets=True).data
+            block = self._client.read_block(*key, include_secrets=True)
+            self.secrets.update(secret_texts(block.data, block.secret_fields))
+            self._data[key] = block.data
         return block_value(self._data[key], reference)
+
+
+def secret_texts(data: dict[str, Any], secret_fields: list[str]) -> list[str]:
+    """The secret fields' values as they could appear in output (text, or JSON text)."""
+    import json
+
+    values = [data.get(name) for name in secret_fields]
+    return [v if isinstance(v, str) else json.dumps(v) for v in values if v is not None]
 
 
 def missing_block_advice(reference_text: str) -> str:

@@ -143,7 +143,11 @@ class HttpReporter:
             return default
 
     def read_block(self, type_: str, name: str) -> dict[str, Any]:
-        return self.client.read_block(type_, name, include_secrets=True).data
+        from ..blocks import secret_texts
+
+        block = self.client.read_block(type_, name, include_secrets=True)
+        self.secrets.update(secret_texts(block.data, block.secret_fields))  # masked in logs
+        return block.data
 
     def write_block(self, type_: str, name: str, data: dict[str, Any],
                     overwrite: bool = False) -> None:

@@ -25,9 +25,10 @@ from prefect.blocks.system import JSON, Secret
 from prefect_aws import AwsCredentials
 
 
-@flow
+@flow(log_prints=True)
 def uses_blocks(secret_name: str, creds_name: str, settings_name: str) -> dict:
     creds = AwsCredentials.load(creds_name)
+    print("the secret is", Secret.load(secret_name).get())  # masked in the run's logs
     return {"secret_length": len(Secret.load(secret_name).get()),
             "key_length": len(creds.aws_secret_access_key.get_secret_value()),
             "key_id": creds.aws_access_key_id,
@@ -158,6 +159,8 @@ def test_flow_code_loads_blocks_and_pull_steps_read_them_where_the_run_executes(
     assert deployed.pull_steps == [{"flowpool.steps.set_working_directory": {
         "directory": f"{{{{ flowpool.blocks.json.{names['dir']} }}}}"}}]  # left for run time
     assert secret not in stack_logs(stack) and access_key not in stack_logs(stack)
+    logs = stack.cli("flow-run", "logs", first["id"], check=True).stdout
+    assert "the secret is ********" in logs and secret not in logs
 
 
 # The blocks each file names, made through the API (the CLI is tested above).
