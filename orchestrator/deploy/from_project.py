@@ -89,7 +89,7 @@ def deploy_project(flags: DeployFlags) -> None:
         show_plan(plan, flags.output)
         return
     with client() as api:
-        check_pools_take_job_variables(api, plan)
+        check_before_building(api, plan)
         requests = prepared_requests(api, plan, flags.run_options)
         check_targets(api, requests)
         for request in requests:
@@ -154,19 +154,21 @@ def prepared_requests(api, plan: Plan, options: RunOptions) -> list[DeploymentCr
         if steps:
             typer.echo(f"Running {steps} build/push step(s) of {planned.full_name}...", err=True)
         registrations.append(prepare_registration(planned, variables=variables, blocks=blocks))
-    for registration in registrations:
-        check_blocks_exist(api, registration.deployment.pull_steps)
     now = datetime.now(timezone.utc)
     return [deployment_request(registration, planned, now=now, options=options,
                                current_schedules=_current_schedules(api, registration))
             for planned, registration in zip(plan.deployments, registrations)]
 
 
-def check_pools_take_job_variables(api, plan: Plan) -> None:
-    """Every work pool named exists and takes its deployment's job variables, before any
-    build step runs (a bad one would otherwise be refused only after a long build)."""
+def check_before_building(api, plan: Plan) -> None:
+    """Every work pool named exists and takes its deployment's job variables, and every block
+    the pull steps and job variables name exists (they are read at run time), before any build
+    step runs: a bad one would otherwise be refused only after a long build, or at the first
+    run."""
     for planned in plan.deployments:
         fields = planned.registration_fields()
+        check_blocks_exist(api, fields["pull_steps"], ("pull",))
+        check_blocks_exist(api, fields["job_variables"], ("work_pool", "job_variables"))
         if fields["work_pool_name"] and not has_placeholder(fields["work_pool_name"]):
             job_variables_fit(api.read_work_pool(fields["work_pool_name"]),
                               fields["job_variables"])
@@ -182,15 +184,15 @@ def job_variables_fit(pool, job_variables: dict[str, Any]) -> None:
     validate_job_variables(pool.base_job_template, written)
 
 
-def check_blocks_exist(api, pull_steps: list[dict] | None) -> None:
-    """The blocks the pull steps name exist now (their data is read at run time), so a
-    missing one stops the deploy, not the first run."""
+def check_blocks_exist(api, template: Any, loc: tuple) -> None:
+    """The blocks the pull steps or job variables name exist now (their data is read at run
+    time), so a missing one stops the deploy, not the first run."""
     from ..blocks import BlockReference, missing_block_advice
     from ..errors import FieldError, InvalidInput
     from ..steps.diagnostics import format_path
     from ..steps.references import references_in
 
-    for loc, reference in references_in(pull_steps or [], ("pull",)):
+    for where, reference in references_in(template or [], loc):
         if reference.kind != "block":
             continue
         found = BlockReference.parse(reference.name)
@@ -198,7 +200,7 @@ def check_blocks_exist(api, pull_steps: list[dict] | None) -> None:
             api.read_block(found.type, found.name)
         except NotFound:
             raise InvalidInput("cannot fill in the placeholders", [FieldError(
-                format_path(loc), missing_block_advice(reference.name))]) from None
+                format_path(where), missing_block_advice(reference.name))]) from None
 
 
 def _current_schedules(api, registration) -> list:

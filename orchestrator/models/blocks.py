@@ -8,13 +8,15 @@ are resolved only where used: `{{ flowpool.blocks.TYPE.NAME }}` in a project fil
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from pydantic import StringConstraints
 
 from ..errors import FieldError, InvalidInput
+from ..templating import render
 from .base import Model
 from .json_values import finite_json
 
@@ -196,3 +198,59 @@ class SealedBlock:
     secret_fields: list[str]
     created: datetime
     updated: datetime
+
+
+# -- references: `{{ flowpool.blocks.TYPE.NAME[.FIELD] }}` ---------------------------------
+BLOCK_PREFIXES = ("flowpool.blocks.", "prefect.blocks.")
+_REFERENCE = re.compile(r"^(?P<type>[a-z0-9][a-z0-9-]*)\.(?P<name>[a-z0-9][a-z0-9-]*)"
+                        r"(?:\.(?P<field>[A-Za-z0-9_.-]+))?$")
+REFERENCE_ADVICE = "write {{ flowpool.blocks.TYPE.NAME }} or {{ flowpool.blocks.TYPE.NAME.FIELD }}"
+
+
+@dataclass(frozen=True)
+class BlockReference:
+    type: str
+    name: str
+    field: str | None = None  # a dotted path into the block's data
+
+    @classmethod
+    def parse(cls, text: str) -> "BlockReference":
+        """`TYPE.NAME[.FIELD]`, the part after `flowpool.blocks.`."""
+        match = _REFERENCE.match(text.strip())
+        if match is None:
+            raise InvalidInput(f"{text!r} does not name a block", [FieldError(
+                "placeholder", REFERENCE_ADVICE)])
+        return cls(match["type"], match["name"], match["field"])
+
+
+def block_value(data: dict[str, Any], reference: BlockReference) -> Any:
+    """What a reference stands for in a block's data: the data; for a block whose only field
+    is `value` (secret, json), that value, as in Prefect; with a field path, that field."""
+    if reference.field is None:
+        return data["value"] if set(data) == {"value"} else data
+    value: Any = data
+    for part in reference.field.split("."):
+        if not isinstance(value, dict) or part not in value:
+            fields = ", ".join(sorted(data)) or "none"
+            raise KeyError(f"block {reference.type}/{reference.name} has no field "
+                           f"{reference.field!r} (its fields: {fields})")
+        value = value[part]
+    return value
+
+
+def secret_texts(data: dict[str, Any], secret_fields: list[str]) -> list[str]:
+    """The secret fields' values as they could appear in output (text, or JSON text)."""
+    values = [data.get(name) for name in secret_fields]
+    return [v if isinstance(v, str) else json.dumps(v) for v in values if v is not None]
+
+
+def fill_blocks(template: Any, read_block: Callable[[str, str], dict[str, Any]]) -> Any:
+    """`template` with every block placeholder filled in from `read_block(TYPE, NAME)` (the
+    block's data, secrets in the clear); any other placeholder is left as written."""
+    def resolve(text: str) -> Any:
+        prefix = next((p for p in BLOCK_PREFIXES if text.startswith(p)), None)
+        if prefix is None:
+            return "{{ " + text + " }}"
+        reference = BlockReference.parse(text[len(prefix):])
+        return block_value(read_block(reference.type, reference.name), reference)
+    return render(template, resolve)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Literal
 
+from ..models.blocks import BLOCK_PREFIXES
 from ..templating import PLACEHOLDER
 from .diagnostics import Loc
 
 VARIABLE_PREFIXES = ("flowpool.variables.", "prefect.variables.")
-BLOCK_PREFIXES = ("flowpool.blocks.", "prefect.blocks.")
 
 Kind = Literal["step", "env", "variable", "block", "input"]
 

@@ -20,6 +20,8 @@ from .secrets_check import stack_logs
 pytestmark = pytest.mark.integration
 
 SECRET_FLOW = '''
+import os
+
 from prefect import flow
 from prefect.blocks.system import JSON, Secret
 from prefect_aws import AwsCredentials
@@ -33,6 +35,7 @@ def uses_blocks(secret_name: str, creds_name: str, settings_name: str) -> dict:
             "key_length": len(creds.aws_secret_access_key.get_secret_value()),
             "key_id": creds.aws_access_key_id,
             "settings": JSON.load(settings_name).value,
+            "env_from_block": os.environ.get("FROM_BLOCK") == Secret.load(secret_name).get(),
             "where": __file__.rsplit("/", 2)[-2]}
 '''
 
@@ -130,7 +133,10 @@ def test_flow_code_loads_blocks_and_pull_steps_read_them_where_the_run_executes(
             secret_name: {names['secret']}
             creds_name: {names['creds']}
             settings_name: "{{{{ prefect.blocks.json.{names['settings']}.value.name }}}}"
-          work_pool: {{name: {pool}}}
+          work_pool:
+            name: {pool}
+            job_variables:
+              env: {{FROM_BLOCK: "{{{{ prefect.blocks.secret.{names['secret']} }}}}"}}
         """})
     stack.cli("block", "create", "secret", names["secret"], "--value", "-", check=True,
               input=secret)
@@ -149,11 +155,17 @@ def test_flow_code_loads_blocks_and_pull_steps_read_them_where_the_run_executes(
     second = run_deployment(stack, f"uses-blocks/{deployment}")
     with stack.client() as api:
         deployed = api.read_deployment(f"uses-blocks/{deployment}")
+    stack.cli("block", "delete", f"secret/{names['secret']}", check=True)
+    without_the_block = run_deployment(stack, f"uses-blocks/{deployment}")
 
     assert first["state_type"] == "COMPLETED", first
     assert first["result"] == {"secret_length": len(secret), "key_length": len(access_key),
-                               "key_id": "minio", "where": "here",
+                               "key_id": "minio", "where": "here", "env_from_block": True,
                                "settings": {"name": names["settings"], "retries": 3}}
+    assert deployed.job_variables == {"env": {  # left for the worker, which fills it in
+        "FROM_BLOCK": f"{{{{ prefect.blocks.secret.{names['secret']} }}}}"}}
+    assert without_the_block["state_type"] == "CRASHED"
+    assert f"block secret/{names['secret']} does not exist" in without_the_block["state_message"]
     assert second["result"]["where"] == "there"  # the pull step read the block again
     assert deployed.parameters["settings_name"] == names["settings"]  # filled in at deploy
     assert deployed.pull_steps == [{"flowpool.steps.set_working_directory": {
@@ -205,8 +217,8 @@ def test_a_corpus_file_using_blocks_names_the_missing_block_then_deploys_once_it
     with stack.client() as api:
         if number == "014":
             atlas = api.read_deployment("rebuild-atlas/rebuild-atlas")
-            assert atlas.job_variables["env"]["TURSO_URL"] == "turso-url-value"
-            assert atlas.job_variables["env"]["TURSO_TOKEN"] == "********"  # masked when shown
+            assert atlas.job_variables["env"]["TURSO_URL"] == \
+                "{{ prefect.blocks.secret.turso-url }}"  # the worker fills it in
         else:
             modal = api.read_deployment("main/prefect-modal-example")
             assert modal.pull_steps[0]["prefect.deployments.steps.git_clone"]["credentials"] \
@@ -218,6 +230,8 @@ def test_a_corpus_file_with_a_block_field_in_a_push_step_gets_past_the_blocks(
     """024 pushes to MinIO through an s3-bucket block's field and an aws-credentials block:
     once both exist, deploy fails only at the push itself (no MinIO here)."""
     project = corpus_project("024")
+    if stack.cli("work-pool", "inspect", "default-docker-pool").returncode != 0:
+        stack.cli("work-pool", "create", "default-docker-pool", "--type", "docker", check=True)
     missing = stack.cli("deploy", "--all", "--no-prompt", cwd=project)
     with stack.client() as api:
         api.set_block("s3-bucket", "minio-prefect-flows", {"bucket_name": "prefect-flows"})
@@ -229,4 +243,4 @@ def test_a_corpus_file_with_a_block_field_in_a_push_step_gets_past_the_blocks(
         in missing.stderr
     assert pushed.returncode == 1 and "push_to_s3" in pushed.stderr, pushed.stderr
     assert "does not exist" not in pushed.stderr and "minio123" not in pushed.stderr
-    assert not is_registered(stack, "ntfy/ntfy")
+    assert not is_registered(stack, "ntfy-default/ntfy-default-deployment")
