@@ -25,12 +25,13 @@ import typer
 from ..cli.common import client
 from ..cli.output import Output, print_json
 from ..cli.schedule_options import schedule_from_options
-from ..errors import NotFound
+from ..errors import FieldError, InvalidInput, NotFound
 from ..models import Deployment, DeploymentCreate
 from ..schedules import describe
+from ..steps.diagnostics import format_path
+from ..steps.references import has_placeholder, references_in
 from . import (DeploymentOverrides, Plan, Selection, format_plan, has_project_files,
                load_project, plan_as_dict, plan_deploy, prepare_registration)
-from ..steps.references import has_placeholder
 from .requests import RunOptions, deployment_request, warn_literal_secrets
 
 ALL_OPTION = typer.Option(False, "--all", help="deploy every deployment of the project file")
@@ -188,9 +189,6 @@ def check_blocks_exist(api, template: Any, loc: tuple) -> None:
     """The blocks the pull steps or job variables name exist now (their data is read at run
     time), so a missing one stops the deploy, not the first run."""
     from ..blocks import BlockReference, missing_block_advice
-    from ..errors import FieldError, InvalidInput
-    from ..steps.diagnostics import format_path
-    from ..steps.references import references_in
 
     for where, reference in references_in(template or [], loc):
         if reference.kind != "block":
