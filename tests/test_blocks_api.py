@@ -80,6 +80,7 @@ def test_creating_a_block_twice_is_a_conflict_that_keeps_the_first(api):
     ("POST", "/blocks", {"type": "secrets", "name": "x", "data": {"value": "v"}}, "type"),
     ("POST", "/blocks", {"type": "secret", "name": "Not_Valid", "data": {"value": "v"}}, "name"),
     ("POST", "/blocks", {"type": "secret", "name": "x", "data": {}}, "data.value"),
+    ("POST", "/blocks", {"type": "secret", "name": "x", "data": {"value": ""}}, "data.value"),
     ("POST", "/blocks", {"type": "secret", "name": "x", "data": {"value": "v", "extra": 1}},
      "data.extra"),
     ("PUT", "/blocks/docker-registry-credentials/x", {"data": {

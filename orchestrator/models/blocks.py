@@ -105,7 +105,7 @@ def checked_block_data(slug: str, data: dict[str, Any]) -> dict[str, Any]:
                                          + ", ".join(f.name for f in kind.fields))
               for name in data if kind.field(name) is None]
     errors += [FieldError(f"data.{f.name}", f"required for {kind.slug}: {f.description}")
-               for f in kind.fields if f.required and data.get(f.name) is None]
+               for f in kind.fields if f.required and data.get(f.name) in (None, "")]
     errors += [FieldError(f"data.{name}", problem) for name, value in data.items()
                if kind.field(name) and value is not None
                for problem in [_value_problem(kind.field(name), value)] if problem]
