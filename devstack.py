@@ -115,9 +115,11 @@ class LocalStack:
         return " ready." in log_path.read_text(errors="replace")
 
     def cli(self, *args: str, check: bool = False, cwd: Path | None = None,
-            timeout_s: float = 120) -> subprocess.CompletedProcess:
+            timeout_s: float = 120, input: str | None = None) -> subprocess.CompletedProcess:
+        """Run `flowpool ARGS`; `input` is its stdin (none by default)."""
         result = subprocess.run([*flowpool_command(), *args], env=self.env(), cwd=cwd,
-                                capture_output=True, text=True, timeout=timeout_s)
+                                capture_output=True, text=True, timeout=timeout_s,
+                                input=input, stdin=None if input is not None else subprocess.DEVNULL)
         if check and result.returncode != 0:
             raise AssertionError(f"flowpool {' '.join(args)} exited {result.returncode}:\n"
                                  f"{result.stdout}\n{result.stderr}")

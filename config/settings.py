@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_API_PORT = 4300
@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=lambda: Path.home() / ".flowpool")
     api_url: str = f"http://127.0.0.1:{DEFAULT_API_PORT}/api"
     api_key: str | None = None
+    # the key that encrypts blocks' secret fields (a Fernet key); else FLOWPOOL_HOME/secret.key
+    secret_key: SecretStr | None = None
     database_url: str | None = None
     redis_url: str | None = None
     embedded_redis_port: int = DEFAULT_EMBEDDED_REDIS_PORT

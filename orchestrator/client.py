@@ -24,6 +24,7 @@ from .models.deployments import StoredSchedule
 from .models.logs import (MAX_ENTRIES_PER_REQUEST, MAX_PAGE, MAX_REQUEST_BYTES, LogBudget,
                           LogsDropped, fit_line)
 from .models.artifacts import Artifact
+from .models.blocks import Block, BlockCreate, BlockData, BlockTypeInfo
 from .models.concurrency_limits import (ConcurrencyLimit, ConcurrencyLimitCreate,
                                         ConcurrencyLimitDetail, ConcurrencyLimitUpdate,
                                         SlotGrant, SlotLeaseRef, SlotReleaseResult, SlotRenewal,
@@ -375,6 +376,30 @@ class FlowpoolClient:
 
     def delete_variable(self, name: str) -> Variable:
         return Variable(**self._request("DELETE", f"/variables/{name}"))
+
+    # -- blocks ------------------------------------------------------------------------
+    def create_block(self, type_: str, name: str, data: dict[str, Any]) -> Block:
+        """A new block; AlreadyExists when TYPE/NAME exists."""
+        body = BlockCreate(type=type_, name=name, data=data).model_dump(mode="json")
+        return Block(**self._request("POST", "/blocks", json=body))
+
+    def set_block(self, type_: str, name: str, data: dict[str, Any]) -> Block:
+        return Block(**self._request("PUT", f"/blocks/{type_}/{name}",
+                                     json=BlockData(data=data).model_dump(mode="json")))
+
+    def read_block(self, type_: str, name: str, include_secrets: bool = False) -> Block:
+        """The block; its secret fields in the clear only when `include_secrets`."""
+        params = {"include_secrets": "true"} if include_secrets else None
+        return Block(**self._request("GET", f"/blocks/{type_}/{name}", params=params))
+
+    def list_blocks(self, type_: str | None = None) -> list[Block]:
+        return [Block(**b) for b in self._pages("/blocks", {"type": type_} if type_ else None)]
+
+    def delete_block(self, type_: str, name: str) -> Block:
+        return Block(**self._request("DELETE", f"/blocks/{type_}/{name}"))
+
+    def list_block_types(self) -> list[BlockTypeInfo]:
+        return [BlockTypeInfo(**t) for t in self._request("GET", "/block-types")]
 
     # -- server ------------------------------------------------------------------------
     def health(self) -> dict:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from orchestrator.client import FlowpoolClient
 from orchestrator.errors import FlowpoolError
 from orchestrator.jobs import render_job_configuration
 from orchestrator.leases import clear_cancel_request, drop_lease, renew_lease
 from orchestrator.models import ClaimedRun, DispatchMessage, LogCreate, StateProposal, utcnow
+from orchestrator.models.blocks import fill_blocks
 from orchestrator.states import StateType
 
 from . import docker, kubernetes, process
@@ -46,17 +48,22 @@ def claim(message: DispatchMessage, ctx: WorkerContext) -> ClaimedRun | None:
     return claimed
 
 
-def render_job(claimed: ClaimedRun) -> dict:
-    """Pool base job template + deployment job variables + run job variables."""
-    return render_job_configuration(claimed.work_pool.base_job_template,
-                                    claimed.deployment.job_variables,
-                                    claimed.flow_run.job_variables)
+def render_job(claimed: ClaimedRun, client: FlowpoolClient | None = None) -> dict:
+    """Pool base job template + deployment job variables + run job variables; with a client,
+    the blocks they name (`{{ prefect.blocks.secret.token }}`) filled in first: read here,
+    where they are used, so their secrets are never stored with the deployment."""
+    variables = [claimed.deployment.job_variables, claimed.flow_run.job_variables]
+    if client is not None:
+        def read(kind: str, name: str) -> dict:
+            return client.read_block(kind, name, include_secrets=True).data
+        variables = [fill_blocks(values, read) for values in variables]
+    return render_job_configuration(claimed.work_pool.base_job_template, *variables)
 
 
 def launch(claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Handle | None:
     start = INFRASTRUCTURES[claimed.work_pool.type]
     try:
-        return start(render_job(claimed), claimed, token, ctx)
+        return start(render_job(claimed, ctx.client), claimed, token, ctx)
     except Exception as exc:  # the infrastructure could not start: the run crashed
         report_crash(ctx, claimed, token, f"could not start the flow run: {exc}")
         return None

@@ -11,7 +11,7 @@ from ..broker import BrokerProbe, redis_client
 from ..store.database import Database
 from ..ui import install_ui
 from ..wakeup import Doorbell
-from . import (artifacts, concurrency_limits, deployment_schedules, deployments, flow_runs, logs,
+from . import (artifacts, blocks, concurrency_limits, deployment_schedules, deployments, flow_runs, logs,
                reports, slots, task_cache, task_runs, variables, work_pools)
 from .auth import ApiKeyGuard, document_api_key
 from .body_limit import BodyLimit
@@ -30,6 +30,7 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None,
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes or get_settings().max_request_bytes)
     app.state.api_key = api_key
     app.state.db = db
+    app.state.secret_box = None  # made on first use (api/dependencies.get_secret_box)
     app.state.redis = redis_client(broker_url, REDIS_TIMEOUT_S) if broker_url else None
     app.state.doorbell = Doorbell(app.state.redis) if broker_url else None
     app.state.broker_url = broker_url
@@ -41,6 +42,8 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None,
     api.include_router(flow_runs.router)
     api.include_router(logs.router)
     api.include_router(variables.router)
+    api.include_router(blocks.router)
+    api.include_router(blocks.types_router)
     api.include_router(reports.router)
     api.include_router(task_runs.router)
     api.include_router(artifacts.router)

@@ -1,11 +1,14 @@
-"""What routes receive: the database, the scheduler's doorbell, the clock."""
+"""What routes receive: the database, the scheduler's doorbell, the clock, the secret box."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from fastapi import Request
 
+from config.settings import get_settings
+
 from ..broker import BrokerProbe
+from ..encryption import SecretBox, secret_box
 from ..store.database import Database
 from ..wakeup import Doorbell
 
@@ -35,3 +38,14 @@ def utcnow() -> datetime:
 def ring(doorbell: Doorbell | None, reason: str) -> None:
     if doorbell is not None:
         doorbell.ring(reason)
+
+
+def get_secret_box(request: Request) -> SecretBox:
+    """The box that seals blocks' secret fields, made on first use (so a server that never
+    keeps a block never makes a key)."""
+    state = request.app.state
+    if getattr(state, "secret_box", None) is None:
+        settings = get_settings()
+        key = settings.secret_key.get_secret_value() if settings.secret_key else None
+        state.secret_box = secret_box(settings.home, key)
+    return state.secret_box

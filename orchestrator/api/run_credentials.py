@@ -9,7 +9,9 @@ what it was launched with, propose its states (which still need the attempt's di
 token), send its logs (and the count of lines it dropped), report what its flow code did
 (child flow runs, task runs, logs, artifacts), take, renew and give back its slots on global
 concurrency limits; and what flow code shares with other runs: read, set and unset variables
-(`Variable.get/set/unset`) and read and write the task cache.
+(`Variable.get/set/unset`), read and save blocks (`Secret.load`, `Block.save`, and the pull
+steps' `{{ flowpool.blocks... }}`; never list or delete them) and read and write the task
+cache.
 """
 from __future__ import annotations
 
@@ -33,6 +35,9 @@ _RUN_ROUTES = [
     ("POST", re.compile(r"^/api/variables$")),
     ("PUT", re.compile(r"^/api/variables/[^/]+$")),
     ("DELETE", re.compile(r"^/api/variables/[^/]+$")),
+    ("GET", re.compile(r"^/api/blocks/[^/]+/[^/]+$")),
+    ("POST", re.compile(r"^/api/blocks$")),
+    ("PUT", re.compile(r"^/api/blocks/[^/]+/[^/]+$")),
     ("GET", re.compile(r"^/api/task_cache/[^/]+$")),
     ("PUT", re.compile(r"^/api/task_cache/[^/]+$")),
 ]

@@ -7,9 +7,9 @@ import typer
 from pydantic import ValidationError
 
 from ..deploy.command import deploy
-from ..deploy.init_command import init
+from ..deploy.init_command import init, project_app, recipe_app
 from ..errors import FieldError, FlowpoolError, InvalidInput
-from . import (concurrency_limit, deployment, flow_run, scheduler, server, task_run, variable,
+from . import (block, concurrency_limit, deployment, flow_run, scheduler, server, task_run, variable,
                work_pool, work_queue, worker)
 
 app = typer.Typer(name="flowpool", no_args_is_help=True, pretty_exceptions_enable=False,
@@ -23,10 +23,13 @@ app.add_typer(deployment.app, name="deployment")
 app.add_typer(flow_run.app, name="flow-run")
 app.add_typer(task_run.app, name="task-run")
 app.add_typer(variable.app, name="variable")
+app.add_typer(block.app, name="block")
 app.add_typer(concurrency_limit.app, name="concurrency-limit")
 app.add_typer(concurrency_limit.app, name="gcl", help="Alias of concurrency-limit.")
 app.command("deploy")(deploy)
 app.command("init")(init)
+app.add_typer(project_app, name="project")
+app.add_typer(recipe_app, name="recipe")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import os
 import sys
 
 from .finder import PrefectCompatFinder
+from .modules import is_compat_module
 
 _OFF_VALUES = ("off", "0", "false", "no")
 
@@ -36,6 +37,6 @@ def install() -> bool:
 def uninstall() -> None:
     """Take the hook out and forget the modules it made (for tests)."""
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, PrefectCompatFinder)]
-    for name in [n for n in sys.modules if n == "prefect" or n.startswith("prefect.")]:
+    for name in [n for n in sys.modules if is_compat_module(n)]:
         if isinstance(getattr(sys.modules[name], "__loader__", None), PrefectCompatFinder):
             del sys.modules[name]

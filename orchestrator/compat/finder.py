@@ -14,7 +14,7 @@ import sys
 import types
 from typing import Any
 
-from .modules import LIVE_MODULES, MODULES, PREFECT_VERSION
+from .modules import LIVE_MODULES, MODULES, PREFECT_VERSION, is_compat_module
 
 
 def _not_supported(name: str) -> Exception:
@@ -89,11 +89,11 @@ class UnsupportedModule(types.ModuleType):
 
 
 class PrefectCompatFinder:
-    """Finds and loads `prefect` and `prefect.*` (every one a package, so that any
-    submodule can be asked for)."""
+    """Finds and loads `prefect`, `prefect.*` and the collections of `modules.ROOTS` (every
+    one a package, so that any submodule can be asked for)."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname != "prefect" and not fullname.startswith("prefect."):
+        if not is_compat_module(fullname):
             return None
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
 

@@ -9,6 +9,18 @@ from __future__ import annotations
 _FLOWS = {"flow": "flows:flow", "Flow": "flows:Flow"}
 _TASKS = {"task": "sdk.tasks:task", "Task": "sdk.tasks:Task"}
 _STATE_TYPE = {"StateType": "states:StateType", "State": "sdk.states:State"}
+_AWS_CREDENTIALS = {"AwsCredentials": "sdk.blocks:AwsCredentials"}
+_GITHUB_CREDENTIALS = {"GitHubCredentials": "sdk.blocks:GitHubCredentials"}
+_DOCKER_CREDENTIALS = {"DockerRegistryCredentials": "sdk.blocks:DockerRegistryCredentials"}
+
+# The top-level packages the hook answers for: Prefect, and the collections whose blocks
+# flowpool implements (their other modules and names fail by name, as Prefect's do).
+ROOTS = ("prefect", "prefect_aws", "prefect_github", "prefect_docker")
+
+
+def is_compat_module(fullname: str) -> bool:
+    return any(fullname == root or fullname.startswith(root + ".") for root in ROOTS)
+
 
 MODULES: dict[str, dict[str, str]] = {
     "prefect": {
@@ -64,6 +76,16 @@ MODULES: dict[str, dict[str, str]] = {
         "UpstreamTaskError": "errors:UpstreamTaskError", "ParameterTypeError": "errors:InvalidInput",
         "ObjectAlreadyExists": "errors:AlreadyExists",
     },
+    "prefect.blocks": {},
+    "prefect.blocks.core": {"Block": "sdk.blocks:Block"},
+    "prefect.blocks.system": {"Secret": "sdk.blocks:Secret", "JSON": "sdk.blocks:JSON"},
+    "prefect_aws": {**_AWS_CREDENTIALS, "S3Bucket": "sdk.blocks:S3Bucket"},
+    "prefect_aws.credentials": _AWS_CREDENTIALS,
+    "prefect_aws.s3": {"S3Bucket": "sdk.blocks:S3Bucket"},
+    "prefect_github": _GITHUB_CREDENTIALS,
+    "prefect_github.credentials": _GITHUB_CREDENTIALS,
+    "prefect_docker": _DOCKER_CREDENTIALS,
+    "prefect_docker.credentials": _DOCKER_CREDENTIALS,
     "prefect.utilities": {},
     "prefect.utilities.annotations": {"unmapped": "sdk.annotations:unmapped",
                                       "allow_failure": "sdk.annotations:allow_failure",

@@ -17,7 +17,8 @@ from ..steps.rendering import VariableResolver
 from ..steps.runner import run_pull_steps, run_steps, template_pull_steps
 from .checks import missing_fields
 from .display import format_plan, plan_as_dict
-from .files import PROJECT_FILE_NAMES, Project, find_project_file, load_project, read_project_file
+from .files import (PROJECT_FILE_NAMES, Project, find_project_file, has_project_files,
+                    load_project, read_project_file)
 from .git_info import GitCheckout, git_checkout, git_clone_pull_steps
 from .overrides import DeploymentOverrides
 from .plan import Plan, PlannedDeployment, plan_deploy
@@ -28,7 +29,7 @@ from .selection import Selection
 __all__ = [
     "DeploymentOverrides", "GitCheckout", "PROJECT_FILE_NAMES", "Plan", "PlannedDeployment",
     "Project", "ProjectWarning", "RECIPES", "Recipe", "Registration", "Selection",
-    "VariableResolver", "find_project_file", "format_plan", "git_checkout",
+    "VariableResolver", "find_project_file", "has_project_files", "format_plan", "git_checkout",
     "git_clone_pull_steps", "guess_recipe", "load_project", "missing_fields", "plan_as_dict",
     "plan_deploy", "prepare_registration", "read_project_file", "run_deploy_steps",
     "run_pull_steps", "run_steps", "template_pull_steps", "write_project_file",

@@ -8,11 +8,11 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ..errors import FieldError
+from ..errors import FieldError, FlowpoolError
 from ..models.base import Name
 from ..steps.declarations import Step, argument_problem, is_importable, step_function, unknown_step
 from ..steps.diagnostics import LineIndex, Loc, field_error
-from ..steps.references import BLOCK_ADVICE, Reference, has_placeholder, input_advice, references_in
+from ..steps.references import Reference, has_placeholder, input_advice, references_in
 from .schema import NAME_ADVICE, DeploymentDeclaration
 
 REQUIRED = {
@@ -162,7 +162,7 @@ def _check_all(found, shown_at: Loc, written_at: Loc, earlier: dict[str, Step],
 def reference_problem(reference: Reference, earlier: dict[str, Step],
                       every_step: dict[str, Step]) -> str | None:
     if reference.kind == "block":
-        return f"{reference.placeholder}: {BLOCK_ADVICE}"
+        return block_reference_problem(reference)
     if reference.kind == "input":
         return input_advice(reference)
     if reference.kind != "step":
@@ -184,3 +184,18 @@ def reference_problem(reference: Reference, earlier: dict[str, Step],
     hint = f"; did you mean {close[0]}?" if close else ""
     return (f"{reference.placeholder}: no step has id {reference.name!r}{hint} (step ids in "
             f"this deployment: {ids})")
+
+
+def block_reference_problem(reference: Reference) -> str | None:
+    """A block placeholder that cannot name a block; whether the block exists is asked when
+    it is filled in (at deploy time, or at run time in a pull step)."""
+    from ..blocks import BlockReference
+    from ..models.blocks import BLOCK_TYPE_ADVICE, BLOCK_TYPES
+
+    try:
+        parsed = BlockReference.parse(reference.name)
+    except FlowpoolError as exc:
+        return f"{reference.placeholder}: {exc.errors[0].message}"
+    if parsed.type not in BLOCK_TYPES:
+        return f"{reference.placeholder}: unknown block type {parsed.type!r}; {BLOCK_TYPE_ADVICE}"
+    return None

@@ -25,10 +25,12 @@ import typer
 from ..cli.common import client
 from ..cli.output import Output, print_json
 from ..cli.schedule_options import schedule_from_options
-from ..errors import NotFound
+from ..errors import FieldError, InvalidInput, NotFound
 from ..models import Deployment, DeploymentCreate
 from ..schedules import describe
-from . import (DeploymentOverrides, Plan, Selection, find_project_file, format_plan,
+from ..steps.diagnostics import format_path
+from ..steps.references import has_placeholder, references_in
+from . import (DeploymentOverrides, Plan, Selection, format_plan, has_project_files,
                load_project, plan_as_dict, plan_deploy, prepare_registration)
 from .requests import RunOptions, deployment_request, warn_literal_secrets
 
@@ -69,28 +71,33 @@ def project_deploy_wanted(entrypoint: str | None, names: list[str] | None, pool:
     """Whether this deploy goes through a project file, the plan or the wizard; otherwise it
     is the single-deployment path (ENTRYPOINT, one --name and --pool, no project file)."""
     return bool(all_deployments or file or dry_run or not entrypoint or not pool
-                or len(names or []) != 1 or find_project_file(Path.cwd()) is not None)
+                or len(names or []) != 1 or has_project_files(Path.cwd()))
 
 
 def deploy_project(flags: DeployFlags) -> None:
     project = load_project(Path.cwd(), flags.file)
     selection = Selection(flags.names, flags.all, flags.entrypoint)
     overrides = overrides_from(flags)
+    save_answers = None
     if flags.prompt and not flags.dry_run and is_terminal():
         from .wizard import complete_interactively
 
-        project, selection, overrides = complete_interactively(project, selection, overrides)
+        project, selection, overrides, save_answers = complete_interactively(
+            project, selection, overrides)
     plan = plan_deploy(project, selection, overrides)
     print_warnings(plan)
     if flags.dry_run:
         show_plan(plan, flags.output)
         return
     with client() as api:
+        check_before_building(api, plan)
         requests = prepared_requests(api, plan, flags.run_options)
         check_targets(api, requests)
         for request in requests:
             warn_literal_secrets(request)
         deployments = [api.upsert_deployment(request) for request in requests]
+    if save_answers is not None:
+        save_answers()  # only now: a deploy that failed leaves the project file as it was
     show_registered(deployments, flags.output, several=flags.all or len(deployments) > 1)
 
 
@@ -138,19 +145,60 @@ def show_plan(plan: Plan, output: Output) -> None:
 def prepared_requests(api, plan: Plan, options: RunOptions) -> list[DeploymentCreate]:
     """Build and push every deployment, then turn each into its request: nothing is sent
     until all of them are ready."""
+    from ..blocks import ServerBlocks
     from ..variables import ServerVariables
 
-    variables = ServerVariables(api)
+    variables, blocks = ServerVariables(api), ServerBlocks(api)
     registrations = []
     for planned in plan.deployments:
         steps = len(planned.build) + len(planned.push)
         if steps:
             typer.echo(f"Running {steps} build/push step(s) of {planned.full_name}...", err=True)
-        registrations.append(prepare_registration(planned, variables=variables))
+        registrations.append(prepare_registration(planned, variables=variables, blocks=blocks))
     now = datetime.now(timezone.utc)
     return [deployment_request(registration, planned, now=now, options=options,
                                current_schedules=_current_schedules(api, registration))
             for planned, registration in zip(plan.deployments, registrations)]
+
+
+def check_before_building(api, plan: Plan) -> None:
+    """Every work pool named exists and takes its deployment's job variables, and every block
+    the pull steps and job variables name exists (they are read at run time), before any build
+    step runs: a bad one would otherwise be refused only after a long build, or at the first
+    run."""
+    for planned in plan.deployments:
+        fields = planned.registration_fields()
+        check_blocks_exist(api, fields["pull_steps"], ("pull",))
+        check_blocks_exist(api, fields["job_variables"], ("work_pool", "job_variables"))
+        if fields["work_pool_name"] and not has_placeholder(fields["work_pool_name"]):
+            job_variables_fit(api.read_work_pool(fields["work_pool_name"]),
+                              fields["job_variables"])
+
+
+def job_variables_fit(pool, job_variables: dict[str, Any]) -> None:
+    """InvalidInput naming each job variable the pool does not take; values still holding a
+    placeholder are checked once filled in, by the server."""
+    from ..jobs import validate_job_variables
+
+    written = {key: value for key, value in (job_variables or {}).items()
+               if not has_placeholder(value)}
+    validate_job_variables(pool.base_job_template, written)
+
+
+def check_blocks_exist(api, template: Any, loc: tuple) -> None:
+    """The blocks the pull steps or job variables name exist now (their data is read at run
+    time), so a missing one stops the deploy, not the first run."""
+    from ..blocks import BlockReference, missing_block_advice
+
+    for where, reference in references_in(template or [], loc):
+        if reference.kind != "block":
+            continue
+        found = BlockReference.parse(reference.name)
+        try:
+            api.read_block(found.type, found.name)
+        except NotFound:
+            raise InvalidInput("cannot fill in the placeholders", [FieldError(
+                format_path(where), missing_block_advice(reference.name))]) from None
 
 
 def _current_schedules(api, registration) -> list:

@@ -1,4 +1,9 @@
-"""`flowpool init`: write a flowpool.yaml from a recipe (build, push and pull sections)."""
+"""`flowpool init`: write a flowpool.yaml from a recipe (build, push and pull sections).
+
+Prefect 2.10's words work too: `flowpool project init` is `init`, and `flowpool recipe ls`
+(or `flowpool project recipe ls`) is `init --list`. On a terminal, a recipe input that has
+no value yet (a Docker image's name and tag) is asked for.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,15 +27,17 @@ def init(recipe: str = typer.Option(None, "--recipe", "-r",
 
     Without --recipe, a git checkout with a remote gets the git recipe, else local."""
     from . import RECIPES, guess_recipe, write_project_file
+    from .from_project import is_terminal
 
     if list_recipes:
-        width = max(len(name) for name in RECIPES)
-        for name, item in RECIPES.items():
-            typer.echo(f"{name.ljust(width)}  {item.summary}")
+        recipe_ls()
         return
     directory = Path.cwd()
     chosen = recipe or guess_recipe(directory)
-    path = write_project_file(directory, chosen, parse_fields(field), overwrite=force)
+    fields = parse_fields(field)
+    if chosen in RECIPES and is_terminal():
+        fields = ask_for_inputs(RECIPES[chosen], directory, fields)
+    path = write_project_file(directory, chosen, fields, overwrite=force)
     typer.echo(f"Wrote {path.name} from the {chosen} recipe: {RECIPES[chosen].summary}.")
     typer.echo("Declare deployments in it, or run: flowpool deploy path/to/file.py:flow "
                "--name NAME --pool POOL")
@@ -46,3 +53,39 @@ def parse_fields(assignments: list[str] | None) -> dict[str, str]:
                 "--field", "write it as key=value, e.g. --field branch=main")])
         fields[key.strip()] = value
     return fields
+
+
+# Asked on a terminal even though they have a default, as Prefect's docker recipes do.
+ASKED_WITH_DEFAULT = ("tag",)
+
+
+def ask_for_inputs(recipe, directory: Path, fields: dict[str, str]) -> dict[str, str]:
+    """`fields` with an answer for each input of the recipe that has no value yet and for
+    the image tag; the answers are checked as `--field` values are, when the file is written."""
+    from .recipes import OPTIONAL_INPUTS, default_values
+
+    known = {**default_values(directory), **fields}
+    asked = [key for key in recipe.inputs if key not in fields and (
+        key in ASKED_WITH_DEFAULT or (key not in OPTIONAL_INPUTS and not known.get(key)))]
+    answers = dict(fields)
+    for key in asked:
+        question = f"{key.replace('_', ' ').capitalize()} ({recipe.inputs[key]})"
+        answers[key] = typer.prompt(question, default=known.get(key) or None).strip()
+    return answers
+
+
+def recipe_ls() -> None:
+    """List the recipes `init --recipe` takes."""
+    from . import RECIPES
+
+    width = max(len(name) for name in RECIPES)
+    for name, item in RECIPES.items():
+        typer.echo(f"{name.ljust(width)}  {item.summary}")
+
+
+recipe_app = typer.Typer(help="The recipes of flowpool init.", no_args_is_help=True)
+recipe_app.command("ls")(recipe_ls)
+project_app = typer.Typer(help="Prefect 2.10's project commands: project init, project recipe "
+                               "ls.", no_args_is_help=True)
+project_app.command("init")(init)
+project_app.add_typer(recipe_app, name="recipe")

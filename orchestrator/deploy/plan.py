@@ -121,6 +121,8 @@ def plan_deploy(project: Project | None, selection: Selection = Selection(),
     parameter schema; missing files and functions are then errors.
     """
     root = (root or (project.root if project else Path.cwd())).resolve()
+    if project is None and (selection.all or (selection.names and not selection.entrypoint)):
+        raise no_project_file(root)
     spec = project.spec if project else ProjectFile()
     lines = project.lines if project else None
     chosen, warnings = select_deployments(spec.deployments, selection, lines)
@@ -137,6 +139,13 @@ def plan_deploy(project: Project | None, selection: Selection = Selection(),
     every_warning = (project.warnings if project else []) + warnings
     return Plan(project.path if project else None, root, planned,
                 list(dict.fromkeys(every_warning)))  # a shared section warns once
+
+
+def no_project_file(root: Path) -> InvalidInput:
+    return InvalidInput(f"no project file found in {root}", [FieldError(
+        "deploy", "write one with `flowpool init` (or `flowpool project init`), give --file "
+                  "PATH, or deploy one flow: flowpool deploy path/to/file.py:flow --name NAME "
+                  "--pool POOL")])
 
 
 @dataclass(frozen=True)

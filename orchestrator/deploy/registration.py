@@ -7,6 +7,7 @@ What is filled in when:
 - the deployment's fields (name, version, tags, description, entrypoint, parameters,
   work_pool with job_variables, schedules, concurrency_limit): at deploy time, after push,
   from build/push outputs, the deploying machine's environment and variables;
+- job variables: the same, except the blocks they name, left for the worker (run time);
 - pull steps: build/push outputs at deploy time; environment variables, variables and the
   pull steps' own outputs at run time, in the run's infrastructure (secrets stay out of the
   stored deployment and are read where the run executes).
@@ -24,7 +25,7 @@ from pydantic import ValidationError
 from ..errors import InvalidInput
 from ..models import DeploymentCreate
 from ..steps.diagnostics import field_error
-from ..steps.rendering import Scope, VariableResolver, render
+from ..steps.rendering import BlockResolver, Scope, VariableResolver, render
 from ..steps.runner import Outputs, run_steps, template_pull_steps
 from .flow_facts import FlowFacts
 from .plan import PlannedDeployment, deploy_time_template, revalidated
@@ -53,12 +54,14 @@ class Registration:
 
 def prepare_registration(planned: PlannedDeployment, *,
                          variables: VariableResolver | None = None,
+                         blocks: BlockResolver | None = None,
                          environ: Mapping[str, str] | None = None) -> Registration:
     """Run build then push (in the project's root), then fill in and validate the deployment."""
     environ = os.environ if environ is None else environ
-    outputs = run_deploy_steps(planned, variables=variables, environ=environ)
-    scope = Scope(outputs, environ=environ, variables=variables)
-    rendered = render(deploy_time_template(planned.declaration), planned.loc, scope)
+    outputs = run_deploy_steps(planned, variables=variables, blocks=blocks, environ=environ)
+    scope = Scope(outputs, environ=environ, variables=variables, blocks=blocks)
+    rendered = render_deployment_fields(deploy_time_template(planned.declaration), planned.loc,
+                                        scope)
     declaration = revalidated(planned.declaration, rendered, planned.loc, planned.lines)
     fields = planned.registration_fields(declaration, template_pull_steps(planned.pull, outputs))
     return Registration(deployment=_validated(fields, planned),
@@ -66,12 +69,29 @@ def prepare_registration(planned: PlannedDeployment, *,
                         flow=planned.flow, outputs=outputs)
 
 
+def render_deployment_fields(template: dict[str, Any], loc: tuple, scope: Scope) -> dict[str, Any]:
+    """The deployment's fields filled in, except the blocks its job variables name: those are
+    left for the worker to fill in when it renders the job, so no secret is stored with the
+    deployment (and shown with it)."""
+    if "job_variables" not in (template.get("work_pool") or {}):
+        return render(template, loc, scope)
+    pool = dict(template["work_pool"])
+    job_variables = pool.pop("job_variables")
+    rendered = render({**template, "work_pool": pool}, loc, scope)
+    later = Scope(scope.outputs, environ=scope.environ, variables=scope.variables)
+    rendered["work_pool"]["job_variables"] = render(
+        job_variables, loc + ("work_pool", "job_variables"), later)
+    return rendered
+
+
 def run_deploy_steps(planned: PlannedDeployment, *, variables: VariableResolver | None = None,
+                     blocks: BlockResolver | None = None,
                      environ: Mapping[str, str] | None = None) -> Outputs:
     """The build steps, then the push steps, run from the project's root; their outputs."""
     with working_directory(planned.root):
-        outputs = run_steps(planned.build, variables=variables, environ=environ)
-        return run_steps(planned.push, outputs=outputs, variables=variables, environ=environ)
+        outputs = run_steps(planned.build, variables=variables, blocks=blocks, environ=environ)
+        return run_steps(planned.push, outputs=outputs, variables=variables, blocks=blocks,
+                         environ=environ)
 
 
 @contextmanager

@@ -2,16 +2,19 @@
 
 It runs when the one deployment being deployed has no name or no work pool, and asks, in
 the order of Prefect's tutorial: the flow (only when no entrypoint is known), the
-deployment's name, a schedule, the work pool (an existing one, or a new one), and, in a git
-checkout with a remote, whether runs pull the code from that remote. Then it offers to save
-the answers into the project file, and the deploy goes on with them.
+deployment's name, a schedule (`n` for none, as in the tutorial), the work pool (an
+existing one, or a new one), and, in a git checkout with a remote, whether runs pull the code
+from that remote. Before the first question it loads the flow and checks the job variables
+against the pool, so a broken entrypoint costs no answers. It then offers to save the answers
+into the project file; they are written only once the deploy has succeeded.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Callable, get_args
 
 import typer
 
@@ -22,7 +25,7 @@ from ..models.work_pools import WorkerType
 from ..schedules import INTERVAL_HELP, schedule_from_flags
 from ..steps.diagnostics import LineIndex
 from . import (DeploymentOverrides, Project, Selection, git_checkout,
-               git_clone_pull_steps, missing_fields, read_project_file)
+               git_clone_pull_steps, missing_fields)
 from .checks import is_name
 from .flow_facts import import_flow_facts
 from .overrides import apply_overrides
@@ -32,6 +35,7 @@ from .selection import Selected, flow_names, select_deployments
 
 NEW_FILE = "flowpool.yaml"
 SCHEDULE_KINDS = ("none", "cron", "interval", "rrule")
+YES, NO = ("y", "yes"), ("n", "no")
 SCHEDULE_QUESTIONS = {"cron": "Cron expression, e.g. 0 9 * * 1-5",
                       "interval": f"Interval ({INTERVAL_HELP})",
                       "rrule": "RRule, e.g. FREQ=WEEKLY;BYDAY=MO;BYHOUR=9"}
@@ -60,6 +64,7 @@ class Wizard:
         if not self.declaration.work_pool.name:
             update["work_pool"] = self.declaration.work_pool.model_copy(
                 update={"name": self.ask_pool()})
+            check_job_variables(update["work_pool"].name, update["work_pool"].job_variables)
         if self.declaration.pull is None and self.spec.pull is None:
             pull = self.ask_git_pull()
             if pull:
@@ -79,9 +84,11 @@ class Wizard:
         return _ask_name("Deployment name", default="default")
 
     def ask_schedule(self) -> dict[str, str] | None:
-        kind = _ask_among("Schedule", SCHEDULE_KINDS, default="none")
-        if kind == "none":
+        kind = _ask_among("Schedule", SCHEDULE_KINDS, default="none", yes_no=True)
+        if kind in NO:
             return None
+        if kind in YES:
+            kind = _ask_among("Which kind of schedule", SCHEDULE_KINDS[1:], default="cron")
         while True:
             expression = typer.prompt(SCHEDULE_QUESTIONS[kind]).strip()
             zone = typer.prompt("Time zone (IANA name)", default="UTC").strip()
@@ -120,39 +127,64 @@ class Wizard:
 
 def complete_interactively(project: Project | None, selection: Selection,
                            overrides: DeploymentOverrides
-                           ) -> tuple[Project | None, Selection, DeploymentOverrides | None]:
+                           ) -> tuple[Project | None, Selection, DeploymentOverrides | None,
+                                      Callable[[], None] | None]:
     """Ask for what the chosen deployment lacks; the project, selection and overrides to
-    plan with afterwards (unchanged when nothing is missing)."""
+    plan with afterwards (unchanged when nothing is missing), and what writes the answers
+    into the project file once the deploy succeeded (None: nothing to write)."""
     spec = project.spec if project else ProjectFile()
     chosen, _ = select_deployments(spec.deployments, selection, project.lines if project else None)
     if len(chosen) != 1:
-        return project, selection, overrides  # several: the plan names what each lacks
+        return project, selection, overrides, None  # several: the plan names what each lacks
     selected = chosen[0]
     declaration = apply_overrides(selected.declaration, overrides)
     if selection.entrypoint:
         declaration = declaration.model_copy(update={"entrypoint": selection.entrypoint})
     if not {"name", "work_pool.name"} & set(missing_fields(declaration)):
-        return project, selection, overrides
+        return project, selection, overrides, None
     root = project.root if project else Path.cwd().resolve()
+    check_before_asking(declaration, root)
     typer.echo("A few questions to complete the deployment (--no-prompt never asks):")
     answered = Wizard(root, spec, declaration).ask()
-    project = _offer_to_save(project, root, selected, answered)
-    return project, Selection((f"{flow_names(answered)[0]}/{answered.name}",)), None
-
-
-def _offer_to_save(project: Project | None, root: Path, selected: Selected,
-                   answered: DeploymentDeclaration) -> Project:
-    """Save the answers into the project file if the user agrees; the project to plan with."""
     target = project.path if project else root / NEW_FILE
-    if typer.confirm(f"Save these answers into {target.name}?", default=True):
-        entry = entry_to_save(project, selected, answered)
-        result = save_deployment(target, entry, selected.index)
-        if result.written:
-            typer.echo(f"Saved deployment {answered.name!r} into {target.name}.")
-            return read_project_file(target, root)
+    save = None
+    if _may_save(project, selected) and typer.confirm(
+            f"Save these answers into {target.name} once the deploy succeeds?", default=True):
+        save = functools.partial(_save, project, target, selected, answered)
+    planned = _with_declaration(project, root, target, selected.index, answered)
+    return planned, Selection((f"{flow_names(answered)[0]}/{answered.name}",)), None, save
+
+
+def check_before_asking(declaration: DeploymentDeclaration, root: Path) -> None:
+    """What can fail without an answer fails before the first question: the flow loads,
+    and the job variables fit the work pool when it is known."""
+    if declaration.entrypoint:
+        import_flow_facts(declaration.entrypoint, root)
+    if declaration.work_pool.name:
+        check_job_variables(declaration.work_pool.name, declaration.work_pool.job_variables)
+
+
+def check_job_variables(pool_name: str, job_variables: dict[str, Any]) -> None:
+    from .from_project import job_variables_fit
+
+    with client() as api:
+        job_variables_fit(api.read_work_pool(pool_name), job_variables)
+
+
+def _may_save(project: Project | None, selected: Selected) -> bool:
+    """An entry that came from a deployment.yaml is not rewritten into the other file."""
+    return not (project and project.deployments_from and selected.index is not None)
+
+
+def _save(project: Project | None, target: Path, selected: Selected,
+          answered: DeploymentDeclaration) -> None:
+    entry = entry_to_save(project, selected, answered)
+    result = save_deployment(target, entry, selected.index)
+    if result.written:
+        typer.echo(f"Saved deployment {answered.name!r} into {target.name}.")
+    else:
         typer.echo(f"{target.name} cannot take the entry without being rewritten; add it "
                    f"under deployments: yourself:\n{result.entry_text}", err=True)
-    return _with_declaration(project, root, target, selected.index, answered)
 
 
 def entry_to_save(project: Project | None, selected: Selected,
@@ -199,12 +231,17 @@ def _ask_name(question: str, default: str | None = None) -> str:
         typer.echo(f"  {name!r} is not a valid name: {NAME_ADVICE}", err=True)
 
 
-def _ask_among(question: str, options: tuple[str, ...], default: str) -> str:
+def _ask_among(question: str, options: tuple[str, ...], default: str,
+               yes_no: bool = False) -> str:
+    """One of `options`; with `yes_no`, also y/yes or n/no (`none` is given as `n`)."""
+    accepted = options + (YES + NO if yes_no else ())
     while True:
         answer = typer.prompt(f"{question} ({', '.join(options)})", default=default)
-        if answer.strip().lower() in options:
-            return answer.strip().lower()
-        typer.echo(f"  answer one of: {', '.join(options)}", err=True)
+        answer = answer.strip().lower()
+        if answer in accepted:
+            return "n" if answer == "none" and yes_no else answer
+        typer.echo(f"  answer one of: {', '.join(options)}" + (", or y/n" if yes_no else ""),
+                   err=True)
 
 
 def _ask_choice(question: str, names: list[str]) -> str | None:

@@ -142,6 +142,20 @@ class HttpReporter:
         except NotFound:
             return default
 
+    def read_block(self, type_: str, name: str) -> dict[str, Any]:
+        from ..blocks import secret_texts
+
+        block = self.client.read_block(type_, name, include_secrets=True)
+        self.secrets.update(secret_texts(block.data, block.secret_fields))  # masked in logs
+        return block.data
+
+    def write_block(self, type_: str, name: str, data: dict[str, Any],
+                    overwrite: bool = False) -> None:
+        if overwrite:
+            self.client.set_block(type_, name, data)
+        else:
+            self.client.create_block(type_, name, data)
+
     def write_variable(self, name: str, value: Any, overwrite: bool = False) -> None:
         _check_json(value, f"variable {name!r}")
         try:

@@ -217,6 +217,20 @@ class ShippingHandler(logging.Handler):
             self.handleError(record)
 
 
+class RedactingConsole:
+    """Where run-logger lines are echoed for the worker's output: with the run's secrets
+    masked, as in its shipped logs (a block's secret loaded by the flow included)."""
+
+    def __init__(self, stream, secrets: set[str]):
+        self.stream, self.secrets = stream, secrets
+
+    def write(self, text: str) -> int:
+        return self.stream.write(redact(text, self.secrets))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 class RedactingFormatter(logging.Formatter):
     """The engine's own console lines, with the run's secrets masked like its shipped logs."""
 

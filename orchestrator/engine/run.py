@@ -31,7 +31,7 @@ from ..models import LAUNCH_FD_VARIABLE, ClaimedRun, StateProposal
 from ..processes import set_parent_death_signal
 from ..states import StateType
 from .http_reporter import HttpReporter
-from .logs import LogShipper, capture_output
+from .logs import LogShipper, RedactingConsole, capture_output
 
 log = logging.getLogger("flowpool.engine")
 RESULT_REPR_LIMIT = 2000
@@ -80,7 +80,7 @@ def execute(client: FlowpoolClient, run_id: str, shipper: LogShipper) -> StatePr
         shipper.secrets.update(secret_values([deployment.pull_steps, deployment.job_variables,
                                               run.job_variables]))
         log.info("flow run %s (%s, attempt %d) starting", run_id, deployment.full_name, run.attempt)
-        pull_code(client, run_id, deployment.pull_steps)
+        pull_code(client, run_id, deployment.pull_steps, shipper.secrets)
         flow = load_flow(deployment.entrypoint, Path.cwd())
     except FlowpoolError as exc:
         log.error("flow run %s could not start: %s", run_id, exc)
@@ -99,7 +99,7 @@ def run_deployed_flow(flow: Any, launched: ClaimedRun, reporter: HttpReporter):
 
     global _session
     run, deployment = launched.flow_run, launched.deployment
-    reporter.console = sys.__stdout__  # run-logger lines also in the worker's output
+    reporter.console = RedactingConsole(sys.__stdout__, reporter.secrets)  # the worker's output
     _session = RunSession(reporter)
     try:
         return run_flow(flow, dict(run.parameters), session=_session, flow_run_id=run.id,
@@ -141,17 +141,21 @@ def receive_launch(client: FlowpoolClient, run_id: str,
     return launched
 
 
-def pull_code(client: FlowpoolClient, run_id: str, pull_steps: list[dict] | None) -> None:
+def pull_code(client: FlowpoolClient, run_id: str, pull_steps: list[dict] | None,
+              secrets: set[str] | None = None) -> None:
     """Run the deployment's pull steps here, in the run's infrastructure, before the flow is
     loaded: they put the code in place (a clone, a download) and move into its directory.
-    Their variables are read now, so a changed variable reaches the next run."""
+    Their variables and blocks are read now, so a changed one reaches the next run, and a
+    block's secret is in the clear only here, where it is used (and added to `secrets`, which
+    the run's logs mask)."""
     if not pull_steps:
         return
     from ..steps.runner import run_pull_steps
+    from ..blocks import ServerBlocks
     from ..variables import ServerVariables
 
     log.info("flow run %s: running %d pull step(s)", run_id, len(pull_steps))
-    run_pull_steps(pull_steps, variables=ServerVariables(client))
+    run_pull_steps(pull_steps, variables=ServerVariables(client), blocks=ServerBlocks(client, secrets))
 
 
 class Stopped(BaseException):

@@ -1,7 +1,7 @@
 """The Reporter of flows called directly (not through a deployment) and of tests.
 
 It keeps every report in memory (the latest snapshot of each run, every log line and
-artifact), variables and concurrency limits in process-wide stores (so two flows called one
+artifact), variables, blocks and concurrency limits in process-wide stores (so two flows called one
 after the other, or from two threads, share them), and task results on local disk.
 
     with LocalReporter() as reporter:        # flows called directly in here report to it
@@ -15,7 +15,7 @@ import re
 import threading
 from typing import Any, Sequence, TextIO
 
-from ..errors import InvalidInput, VariableExists
+from ..errors import AlreadyExists, FieldError, InvalidInput, NotFound, VariableExists
 from .local_limits import LocalLimits
 from .reporting import (ArtifactReport, CacheEntry, FlowRunReport, LogLine, ReportBatch,
                         SlotLease, TaskRunReport)
@@ -23,6 +23,7 @@ from .task_cache import DiskCache
 
 _shared_lock = threading.RLock()  # process_reporter() makes a LocalReporter, which takes it too
 _shared_variables: dict[str, Any] = {}
+_shared_blocks: dict[tuple[str, str], dict[str, Any]] = {}  # (type, name): data
 _shared_limits: LocalLimits | None = None
 _process_reporter: "LocalReporter | None" = None
 
@@ -87,6 +88,27 @@ class LocalReporter:
     def delete_variable(self, name: str) -> bool:
         with self._lock:
             return self.variables.pop(name, _MISSING) is not _MISSING
+
+    # Blocks
+
+    def read_block(self, type_: str, name: str) -> dict[str, Any]:
+        with _shared_lock:
+            data = _shared_blocks.get((type_, name))
+        if data is None:
+            raise NotFound(f"block {type_}/{name} does not exist", [FieldError(
+                "name", f"save it first: {type_} block .save({name!r})")])
+        return dict(data)
+
+    def write_block(self, type_: str, name: str, data: dict[str, Any],
+                    overwrite: bool = False) -> None:
+        from ..models.blocks import checked_block_data
+
+        checked = checked_block_data(type_, data)
+        with _shared_lock:
+            if (type_, name) in _shared_blocks and not overwrite:
+                raise AlreadyExists(f"block {type_}/{name} exists; pass overwrite=True to "
+                                    "replace it")
+            _shared_blocks[(type_, name)] = json.loads(json.dumps(checked))
 
     # Global concurrency limits
 

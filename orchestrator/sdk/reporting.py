@@ -130,6 +130,14 @@ class Reporter(Protocol):
     def delete_variable(self, name: str) -> bool:
         """Unset a variable; whether it was set."""
 
+    def read_block(self, type_: str, name: str) -> dict[str, Any]:
+        """The data of block TYPE/NAME, secret fields in the clear; NotFound when it does not
+        exist."""
+
+    def write_block(self, type_: str, name: str, data: dict[str, Any],
+                    overwrite: bool = False) -> None:
+        """Keep block TYPE/NAME; AlreadyExists when it exists and not `overwrite`."""
+
     def acquire_slots(self, names: Sequence[str], occupy: int, timeout_s: float | None,
                       rate_limit: bool, strict: bool) -> SlotLease:
         """Take `occupy` slots on every limit in `names` at once, waiting up to `timeout_s`

@@ -62,9 +62,12 @@ def pull_from_azure_blob_storage(container: str, folder: str,
 
 def s3_options(credentials: dict[str, Any] | None,
                client_parameters: dict[str, Any] | None) -> dict[str, Any]:
+    """s3fs options from Prefect's credentials mapping (an aws-credentials block's data:
+    its `aws_client_parameters`, e.g. a MinIO `endpoint_url`, count as client parameters)."""
     credentials = credentials or {}
     options = {AWS_OPTIONS[k]: v for k, v in credentials.items() if k in AWS_OPTIONS and v}
-    client_kwargs = {k: v for k, v in (client_parameters or {}).items() if v is not None}
+    given = {**(credentials.get("aws_client_parameters") or {}), **(client_parameters or {})}
+    client_kwargs = {k: v for k, v in given.items() if v is not None}
     if credentials.get("region_name"):
         client_kwargs["region_name"] = credentials["region_name"]
     if client_kwargs:

@@ -28,6 +28,10 @@ class LineIndex:
     def __init__(self, lines: Mapping[Loc, int] | None = None):
         self._lines = dict(lines or {})
 
+    def items(self):
+        """(path, line) of every value written."""
+        return self._lines.items()
+
     def line_of(self, loc: Loc) -> int | None:
         """The line of `loc`, or of its nearest ancestor written in the file."""
         for end in range(len(loc), -1, -1):

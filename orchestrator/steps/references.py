@@ -3,7 +3,7 @@
 - `{{ STEP_ID.KEY }}`: an output of an earlier step
 - `{{ $NAME }}`: an environment variable
 - `{{ flowpool.variables.NAME }}` or `{{ prefect.variables.NAME }}`: a flowpool variable
-- `{{ prefect.blocks.TYPE.NAME }}`: a Prefect block, which flowpool does not have
+- `{{ flowpool.blocks.TYPE.NAME[.FIELD] }}` or `{{ prefect.blocks.TYPE.NAME[.FIELD] }}`: a block
 - `{{ NAME }}` with no dot: a recipe input nobody filled in
 """
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Literal
 
+from ..models.blocks import BLOCK_PREFIXES
 from ..templating import PLACEHOLDER
 from .diagnostics import Loc
 
 VARIABLE_PREFIXES = ("flowpool.variables.", "prefect.variables.")
-BLOCK_PREFIX = "prefect.blocks."
 
 Kind = Literal["step", "env", "variable", "block", "input"]
 
@@ -39,8 +39,9 @@ def parse_reference(text: str) -> Reference:
     for prefix in VARIABLE_PREFIXES:
         if text.startswith(prefix):
             return Reference("variable", text, text[len(prefix):])
-    if text.startswith(BLOCK_PREFIX):
-        return Reference("block", text, text[len(BLOCK_PREFIX):])
+    for prefix in BLOCK_PREFIXES:
+        if text.startswith(prefix):
+            return Reference("block", text, text[len(prefix):])
     if "." in text:
         step_id, _, key = text.partition(".")
         return Reference("step", text, step_id, key)
@@ -68,11 +69,6 @@ def references_in(template: Any, loc: Loc = ()) -> Iterator[tuple[Loc, Reference
 
 def has_placeholder(value: Any) -> bool:
     return any(True for _ in references_in(value))
-
-
-BLOCK_ADVICE = ("Prefect blocks are not supported by flowpool: store the value in a flowpool "
-                "variable (flowpool variable set NAME VALUE) and write "
-                "{{ flowpool.variables.NAME }}")
 
 
 def input_advice(reference: Reference) -> str:

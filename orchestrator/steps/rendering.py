@@ -1,4 +1,5 @@
-"""Fill in `{{ ... }}` placeholders from step outputs, the environment and flowpool variables.
+"""Fill in `{{ ... }}` placeholders from step outputs, the environment, flowpool variables and
+blocks.
 
 A `Scope` says what can be resolved at one moment. Deploy time knows the build and push
 outputs; run time knows the environment and variables of the run's infrastructure and the
@@ -12,10 +13,14 @@ from typing import Any, Callable, Mapping
 from ..errors import FieldError, InvalidInput, NotFound
 from ..templating import render as render_placeholders
 from .diagnostics import Loc, format_path
-from .references import BLOCK_ADVICE, Reference, input_advice, parse_reference
+from .references import Reference, input_advice, parse_reference
 
 VariableResolver = Callable[[str], Any]
 """Returns a flowpool variable's value; raises KeyError or NotFound when it is not set."""
+
+BlockResolver = Callable[[str], Any]
+"""Returns what `TYPE.NAME[.FIELD]` stands for (orchestrator.blocks.ServerBlocks); raises
+NotFound for a missing block, KeyError for a missing field, InvalidInput for a bad reference."""
 
 
 @dataclass
@@ -23,6 +28,7 @@ class Scope:
     outputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     environ: Mapping[str, str] | None = None  # None: leave {{ $NAME }} for later
     variables: VariableResolver | None = None  # None: leave variables for later
+    blocks: BlockResolver | None = None  # None: leave blocks for later
     later_steps: bool = False  # True: an id not in `outputs` belongs to a step that runs later
     lenient: bool = False  # True: an unset env var or variable is left and noted, not an error
     notes: list[tuple[Loc, str]] = field(default_factory=list)  # what lenient mode left
@@ -68,7 +74,7 @@ def resolve(reference: Reference, loc: Loc, scope: Scope) -> Any:
     if reference.kind == "variable":
         return _variable(reference, loc, scope)
     if reference.kind == "block":
-        raise Unresolvable(f"{reference.placeholder}: {BLOCK_ADVICE}")
+        return _block(reference, loc, scope)
     raise Unresolvable(input_advice(reference))
 
 
@@ -97,6 +103,21 @@ def _variable(reference: Reference, loc: Loc, scope: Scope) -> Any:
     except (KeyError, NotFound):
         return _missing(scope, loc, reference, f"variable {reference.name} is not set "
                                                f"(flowpool variable set {reference.name} VALUE)")
+
+
+def _block(reference: Reference, loc: Loc, scope: Scope) -> Any:
+    from ..blocks import missing_block_advice
+
+    if scope.blocks is None:
+        return reference.placeholder
+    try:
+        return scope.blocks(reference.name)
+    except NotFound:
+        return _missing(scope, loc, reference, missing_block_advice(reference.name))
+    except KeyError as exc:
+        raise Unresolvable(f"{reference.placeholder}: {exc.args[0]}") from None
+    except InvalidInput as exc:
+        raise Unresolvable(f"{reference.placeholder}: {exc.errors[0].message}") from None
 
 
 def _missing(scope: Scope, loc: Loc, reference: Reference, reason: str) -> str:

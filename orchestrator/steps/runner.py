@@ -16,7 +16,7 @@ from ..errors import FieldError, FlowpoolError, InvalidInput
 from .declarations import Step, argument_problem, parse_steps, step_function
 from .diagnostics import Loc, format_path
 from .errors import StepFailed
-from .rendering import Scope, VariableResolver, render
+from .rendering import BlockResolver, Scope, VariableResolver, render
 
 log = logging.getLogger("flowpool.steps")
 Outputs = dict[str, dict[str, Any]]
@@ -25,22 +25,25 @@ Outputs = dict[str, dict[str, Any]]
 def run_steps(steps: list[Step] | list[dict[str, Any]] | None, *,
               outputs: Mapping[str, Mapping[str, Any]] | None = None,
               variables: VariableResolver | None = None,
+              blocks: BlockResolver | None = None,
               environ: Mapping[str, str] | None = None,
               section: str = "pull") -> Outputs:
     """Run `steps` in order; return every step id's outputs (`outputs` given, plus new ones).
 
     `steps` are parsed Steps or raw ones as a file writes them (`section` names those in
     messages). Placeholders resolve from earlier outputs, `environ` (default: this process's
-    environment, read as each step starts) and `variables`.
+    environment, read as each step starts), `variables` and `blocks`.
     """
     known: Outputs = {key: dict(value) for key, value in (outputs or {}).items()}
-    for _ in _each_step(_parsed(steps, (section,)), known, variables, environ):
+    lookups = Scope(environ=environ, variables=variables, blocks=blocks)
+    for _ in _each_step(_parsed(steps, (section,)), known, lookups):
         pass  # each step runs as the loop asks for it; `known` collects the outputs
     return known
 
 
 def run_pull_steps(pull_steps: list[dict[str, Any]] | None,
-                   variables: VariableResolver | None = None) -> Outputs:
+                   variables: VariableResolver | None = None,
+                   blocks: BlockResolver | None = None) -> Outputs:
     """What the engine calls before loading the entrypoint: run a deployment's stored pull
     steps in this process, then work from the directory the last of them put the code in.
 
@@ -50,7 +53,8 @@ def run_pull_steps(pull_steps: list[dict[str, Any]] | None,
     """
     known: Outputs = {}
     code_directory = None
-    for started_in, result in _each_step(_parsed(pull_steps, ("pull",)), known, variables, None):
+    lookups = Scope(variables=variables, blocks=blocks)
+    for started_in, result in _each_step(_parsed(pull_steps, ("pull",)), known, lookups):
         if isinstance(result.get("directory"), str):
             code_directory = os.path.join(started_in, result["directory"])
     if code_directory:
@@ -58,12 +62,15 @@ def run_pull_steps(pull_steps: list[dict[str, Any]] | None,
     return known
 
 
-def _each_step(steps: list[Step], known: Outputs, variables: VariableResolver | None,
-               environ: Mapping[str, str] | None) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Run the steps in order, recording outputs by id; yield where each started and its outputs."""
+def _each_step(steps: list[Step], known: Outputs,
+               lookups: Scope) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Run the steps in order, recording outputs by id; yield where each started and its
+    outputs. `lookups` gives the environment (None: this process's), variables and blocks."""
+    environ = lookups.environ
     for step in steps:
         started_in = os.getcwd()
-        result = run_step(step, Scope(known, os.environ if environ is None else environ, variables))
+        result = run_step(step, Scope(known, os.environ if environ is None else environ,
+                                      lookups.variables, blocks=lookups.blocks))
         if step.id:
             known[step.id] = result
         yield started_in, result

@@ -294,3 +294,19 @@ concurrency_limits = sa.Table(
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("updated", UTCDateTime, nullable=False),
 )
+
+# Blocks: typed configuration documents. `data` holds the plain fields; `secret_data` the
+# secret ones, as one token encrypted by the API (orchestrator/encryption.py): the store never
+# sees a secret in the clear.
+blocks = sa.Table(
+    "blocks", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("data", JSONValue, nullable=False),
+    sa.Column("secret_data", sa.Text),
+    sa.Column("secret_fields", JSONValue, nullable=False),  # names of the fields sealed
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("type", "name", name="uq_block_name"),
+)

@@ -100,6 +100,13 @@ def test_aws_credentials_become_s3fs_options():
         "endpoint_url": "http://minio:9000", "region_name": "eu-west-1"}}
 
 
+def test_an_aws_credentials_block_s_client_parameters_reach_s3fs():
+    block = {"aws_access_key_id": "minio", "aws_secret_access_key": "minio123",
+             "aws_client_parameters": {"endpoint_url": "http://minio:9000", "verify": False}}
+    assert s3_options(block, None) == {"key": "minio", "secret": "minio123", "client_kwargs": {
+        "endpoint_url": "http://minio:9000", "verify": False}}
+
+
 def test_docker_steps_say_when_no_docker_engine_answers(tmp_path, monkeypatch, in_directory):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-docker.sock'}")
     in_directory(tmp_path / "project")

@@ -158,7 +158,9 @@ def test_a_custom_pull_step_not_installed_here_is_only_a_warning(project_dir):
     ("{{ build_image.digest }}", "step 'build_image' (build_docker_image) has no output 'digest'; "
                                  "its outputs are: additional_tags, image, image_id"),
     ("{{ clone.directory }}", "step 'clone' (pull[0] (git_clone)) runs later"),
-    ("{{ prefect.blocks.secret.token }}", "Prefect blocks are not supported by flowpool"),
+    ("{{ prefect.blocks.secrets.token }}", "unknown block type 'secrets'; use one of: secret, "),
+    ("{{ flowpool.blocks.secret }}", "{{ flowpool.blocks.secret }}: write "
+                                     "{{ flowpool.blocks.TYPE.NAME }}"),
     ("{{ image_name }}", "looks like a recipe input nobody filled in"),
 ])
 def test_placeholders_must_point_at_something_that_exists_by_then(project_dir, placeholder,

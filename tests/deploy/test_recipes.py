@@ -80,3 +80,21 @@ def test_an_existing_file_is_kept_unless_replacing_it_is_asked_for(tmp_path):
     write_project_file(tmp_path, "local", overwrite=True)
     assert load_project(tmp_path).spec.pull[0]["flowpool.steps.set_working_directory"] == {
         "directory": str(tmp_path.resolve())}
+
+
+def test_prefect_2_10_words_list_the_recipes_and_init_a_project(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from orchestrator.cli.main import app
+
+    runner = CliRunner()
+    listed = [runner.invoke(app, words).output for words in (
+        ["recipe", "ls"], ["project", "recipe", "ls"], ["init", "--list"])]
+    monkeypatch.chdir(tmp_path)
+    initialized = runner.invoke(app, ["project", "init", "--recipe", "local"])
+    no_image = runner.invoke(app, ["project", "init", "--recipe", "docker", "--force"])
+
+    assert listed[0] == listed[1] == listed[2] and "docker-git" in listed[0]
+    assert initialized.exit_code == 0 and (tmp_path / "flowpool.yaml").exists()
+    assert no_image.exit_code == 1  # no terminal to ask on: the field is named
+    assert "--field image_name: required" in str(no_image.exception)

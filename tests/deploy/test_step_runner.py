@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import subprocess
 import sys
 import textwrap
@@ -46,12 +47,44 @@ def test_environment_variables_and_variables_fill_placeholders():
     ("{{ flowpool.variables.nope }}", "pull[0].script: variable nope is not set"),
     ("{{ $NOT_SET_ANYWHERE }}", "pull[0].script: environment variable NOT_SET_ANYWHERE is not set"),
     ("{{ ghost.stdout }}", "no earlier step has id 'ghost'"),
-    ("{{ prefect.blocks.secret.token }}", "Prefect blocks are not supported"),
+    ("{{ prefect.blocks.secret.token }}", "pull[0].script: block secret/token does not exist: "
+                                          "create it with `flowpool block create secret token"),
+    ("{{ flowpool.blocks.json.settings.missing }}", "block json/settings has no field 'missing' "
+                                                    "(its fields: value)"),
 ])
 def test_a_placeholder_that_cannot_be_filled_in_names_the_field(placeholder, message):
     with pytest.raises(InvalidInput) as failure:
-        run_steps([shell(f"echo {placeholder}")], variables={}.__getitem__, environ={})
+        run_steps([shell(f"echo {placeholder}")], variables={}.__getitem__,
+                  blocks=blocks_from({"json/settings": {"value": {"a": 1}}}), environ={})
     assert message in str(failure.value)
+
+
+def blocks_from(stored: dict[str, dict]):
+    """A block resolver over `stored` ({"TYPE/NAME": data}), as ServerBlocks over the API."""
+    from orchestrator.blocks import BlockReference, block_value
+    from orchestrator.errors import NotFound
+
+    def resolve(text: str):
+        reference = BlockReference.parse(text)
+        data = stored.get(f"{reference.type}/{reference.name}")
+        if data is None:
+            raise NotFound(f"block {reference.type}/{reference.name} does not exist")
+        return block_value(data, reference)
+    return resolve
+
+
+def test_blocks_fill_placeholders_a_lone_value_field_standing_for_itself():
+    blocks = blocks_from({"secret/token": {"value": "s3cr3t"},
+                          "aws-credentials/minio": {"aws_access_key_id": "minio",
+                                                    "aws_secret_access_key": "pw"}})
+    outputs = run_steps([
+        shell("echo {{ prefect.blocks.secret.token }} "
+              "{{ flowpool.blocks.aws-credentials.minio.aws_access_key_id }}", id="s"),
+        shell("echo 'creds={{ prefect.blocks.aws-credentials.minio }}'", id="t")],
+        blocks=blocks, environ={"PATH": "/usr/bin:/bin"})
+    assert outputs["s"]["stdout"] == "s3cr3t minio"
+    assert json.loads(outputs["t"]["stdout"].removeprefix("creds=")) == {
+        "aws_access_key_id": "minio", "aws_secret_access_key": "pw"}
 
 
 def test_a_missing_output_key_lists_the_outputs_there_are():

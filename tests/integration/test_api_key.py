@@ -90,6 +90,7 @@ def test_a_pool_named_health_cannot_be_changed_without_the_key(keyed_stack):
 SPY_FLOW = '''
 import os, httpx
 from orchestrator import flow
+from prefect.blocks.system import Secret
 
 @flow
 def spy():
@@ -106,6 +107,10 @@ def spy():
         "runs": httpx.get(f"{api}/flow_runs", headers=headers).status_code,
         "patch_pool": httpx.patch(f"{api}/work_pools/keyed", headers=headers,
                                   json={"paused": True}).status_code,
+        "block_loads": Secret.load("spy-secret").get() == "block-value",
+        "list_blocks": httpx.get(f"{api}/blocks", headers=headers).status_code,
+        "delete_block": httpx.delete(f"{api}/blocks/secret/spy-secret",
+                                     headers=headers).status_code,
     }
 '''
 
@@ -118,10 +123,12 @@ def test_a_flow_run_gets_a_credential_for_its_own_run_and_none_of_the_worker_s_s
     stack.extra_env.update(WORKER_SECRET_TOKEN="hunter2", WORKER_PLAIN_SETTING="plain")
     stack.start_worker("keyed")
     stack.cli("deploy", "flows.py:spy", "--name", "s", "--pool", "keyed", cwd=tmp_path, check=True)
+    stack.cli("block", "create", "secret", "spy-secret", "--value", "block-value", check=True)
 
     ran = stack.cli("deployment", "run", "spy/s", "--watch", "--output", "json")
 
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert json.loads(ran.stdout)["result"] == {
         "key_is_run_credential": True, "worker_secret": None, "worker_plain": "plain",
-        "own_run": 200, "pools": 401, "runs": 401, "patch_pool": 401}
+        "own_run": 200, "pools": 401, "runs": 401, "patch_pool": 401,
+        "block_loads": True, "list_blocks": 401, "delete_block": 401}

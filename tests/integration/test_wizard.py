@@ -3,6 +3,8 @@ against a real server: answers in, a flowpool.yaml and a registered deployment o
 `--no-prompt` (or no terminal at all) never asks."""
 from __future__ import annotations
 
+import json
+
 import pexpect
 import pytest
 
@@ -62,7 +64,7 @@ def test_the_wizard_asks_what_is_missing_saves_flowpool_yaml_and_registers(
     answer(child, "New work pool name:", pool)
     answer(child, "Work pool type (process, docker, kubernetes) [process]:", "")
     answer(child, "Pull your code from the git remote when a run starts?", "y")
-    answer(child, "Save these answers into flowpool.yaml? [Y/n]:", "y")
+    answer(child, "Save these answers into flowpool.yaml once the deploy succeeds? [Y/n]:", "y")
     status, output = finished(child)
 
     assert status == 0, output
@@ -98,7 +100,7 @@ def test_the_wizard_adds_to_a_file_from_init_keeping_its_comments(
     answer(child, "Deployment name [default]:", name)
     answer(child, "Schedule (none, cron, interval, rrule) [none]:", "")
     answer(child, "Which work pool? (number or name)", pool)
-    answer(child, "Save these answers into flowpool.yaml? [Y/n]:", "y")
+    answer(child, "Save these answers into flowpool.yaml once the deploy succeeds? [Y/n]:", "y")
     status, output = finished(child)
 
     assert status == 0, output
@@ -131,3 +133,151 @@ def test_no_prompt_and_no_terminal_never_ask_and_name_what_is_missing(
         in output
     assert not (project / "flowpool.yaml").exists()
     assert not is_registered(stack, "get-repo-info/default")
+
+
+def test_the_tutorial_s_n_means_no_schedule_and_a_deploy_that_fails_saves_nothing(
+        stack, tmp_path, unique_name):
+    project = write_files(tmp_path / "failing", {"flows.py": FLOW, "flowpool.yaml": """
+        build:
+        - flowpool.steps.run_shell_script:
+            script: exit 3
+        pull:
+        - flowpool.steps.set_working_directory:
+            directory: .
+        deployments: []
+        """})
+    before = (project / "flowpool.yaml").read_text()
+    pool = unique_name("tutorial-pool")
+    stack.cli("work-pool", "create", pool, "--type", "process", check=True)
+
+    child = terminal(stack, project, "deploy", "flows.py:get_repo_info")
+    answer(child, "Deployment name [default]:", unique_name("no-schedule"))
+    answer(child, "Schedule (none, cron, interval, rrule) [none]:", "n")
+    answer(child, "Which work pool? (number or name)", pool)
+    answer(child, "Save these answers into flowpool.yaml once the deploy succeeds?", "y")
+    status, output = finished(child)
+
+    assert status == 1 and "step build[0] (run_shell_script) failed" in output, output
+    assert "Cron expression" not in output  # n: no schedule, nothing more asked
+    assert (project / "flowpool.yaml").read_text() == before
+
+
+def test_y_for_a_schedule_asks_which_kind(stack, tmp_path, unique_name):
+    project = write_files(tmp_path / "scheduled", {"flows.py": FLOW})
+    pool = unique_name("scheduled-pool")
+    stack.cli("work-pool", "create", pool, "--type", "process", check=True)
+    name = unique_name("scheduled")
+
+    child = terminal(stack, project, "deploy", "flows.py:get_repo_info", "--pool", pool)
+    answer(child, "Deployment name [default]:", name)
+    answer(child, "Schedule (none, cron, interval, rrule) [none]:", "y")
+    answer(child, "Which kind of schedule (cron, interval, rrule) [cron]:", "interval")
+    answer(child, "Interval", "3600")
+    answer(child, "Time zone (IANA name) [UTC]:", "")
+    answer(child, "Save these answers into flowpool.yaml once the deploy succeeds?", "y")
+    status, output = finished(child)
+
+    assert status == 0, output
+    assert f"Saved deployment {name!r} into flowpool.yaml." in output
+    with stack.client() as api:
+        assert api.read_deployment(f"get-repo-info/{name}").schedules[0].schedule.interval_s \
+            == 3600
+
+
+@pytest.mark.parametrize("args, files, message", [
+    (("flows.py:no_such_function",), {}, "no_such_function"),
+    (("flows.py:get_repo_info", "--job-variable", "gpus=2"), {},
+     "job_variables.gpus: unknown job variable"),
+], ids=["flow does not load", "job variable the pool does not take"])
+def test_what_fails_without_an_answer_fails_before_the_first_question_and_any_build(
+        stack, tmp_path, unique_name, args, files, message):
+    pool = unique_name("checked-pool")
+    stack.cli("work-pool", "create", pool, "--type", "process", check=True)
+    project = write_files(tmp_path / "checked", {"flows.py": FLOW, "flowpool.yaml": """
+        build:
+        - flowpool.steps.run_shell_script:
+            script: touch built
+        deployments: []
+        """})
+
+    status, output = finished(terminal(stack, project, "deploy", *args, "--pool", pool))
+
+    assert status == 1 and message in output, output
+    assert "Deployment name" not in output
+    assert not (project / "built").exists()
+
+
+def test_the_docker_recipe_asks_for_the_image_name_and_tag(stack, tmp_path):
+    project = write_files(tmp_path / "dockerized", {"flows.py": FLOW})
+
+    child = terminal(stack, project, "project", "init", "--recipe", "docker")
+    answer(child, "Image name", "ghcr.io/me/flows")
+    answer(child, "Tag", "dev")
+    status, output = finished(child)
+
+    assert status == 0, output
+    written = (project / "flowpool.yaml").read_text()
+    assert "image_name: ghcr.io/me/flows" in written and "tag: dev" in written
+
+
+TUTORIAL_PREFECT_YAML = """
+    # Generic metadata about this project
+    name: tutorial
+    prefect-version: 2.10.11
+
+    # build section allows you to manage and build docker images
+    build: null
+
+    # push section allows you to manage if and how this project is uploaded to remote locations
+    push: null
+
+    # pull section allows you to provide instructions for cloning this project in remote locations
+    pull:
+    - prefect.projects.steps.set_working_directory:
+        directory: {directory}
+"""
+TUTORIAL_DEPLOYMENT_YAML = """
+    deployments:
+    - # base metadata
+      name: null
+      version: null
+      tags: []
+      description: null
+      schedule: {}
+
+      # flow-specific fields
+      flow_name: null
+      entrypoint: null
+      parameters: {}
+
+      # infra-specific fields
+      work_pool:
+        name: null
+        work_queue_name: null
+        job_variables: {}
+"""
+TUTORIAL_FLOW = '''
+from prefect import flow
+
+@flow(log_prints=True)
+def call_api(url: str = "http://time.jsontest.com/"):
+    print(url)
+    return url
+'''
+
+
+def test_the_tutorial_s_two_files_deploy_and_run_as_prefect_2_10_wrote_them(
+        stack, process_pool, tmp_path, unique_name):
+    pool, name = process_pool(), unique_name("my-first-deployment")
+    project = tmp_path / "tutorial"
+    write_files(project, {"api_flow.py": TUTORIAL_FLOW,
+                          "deployment.yaml": TUTORIAL_DEPLOYMENT_YAML,
+                          "prefect.yaml": TUTORIAL_PREFECT_YAML.format(directory=project)})
+
+    stack.cli("deploy", "./api_flow.py:call_api", "--name", name, "--pool", pool, cwd=project,
+              check=True)
+    ran = stack.cli("deployment", "run", f"call-api/{name}", "--watch", "--timeout", "60",
+                    "--output", "json")
+
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["result"] == "http://time.jsontest.com/"

@@ -30,6 +30,13 @@ SUPPORTED_IMPORTS = [
     "from prefect.exceptions import MissingContextError, UpstreamTaskError",
     "from prefect.utilities.annotations import quote",
     "from prefect.client.schemas.objects import StateType",
+    "from prefect.blocks.system import Secret, JSON",
+    "from prefect.blocks.core import Block",
+    "from prefect_aws import AwsCredentials, S3Bucket",
+    "from prefect_aws.credentials import AwsCredentials",
+    "from prefect_aws.s3 import S3Bucket",
+    "from prefect_github import GitHubCredentials",
+    "from prefect_docker import DockerRegistryCredentials",
 ]
 
 
@@ -75,8 +82,10 @@ def test_unsupported_prefect_imports_fail_by_name(hook, statement, name):
 
 @pytest.mark.parametrize("statement, name", [
     ("import prefect; prefect.pause_flow_run()", "prefect.pause_flow_run"),
-    ("import prefect.blocks.system as system; system.Secret.load('x')",
-     "prefect.blocks.system.Secret"),
+    ("import prefect.blocks.system as system; system.String.load('x')",
+     "prefect.blocks.system.String"),
+    ("from prefect_aws import S3Bucket; S3Bucket(bucket_name='b').download_folder_to_path",
+     "S3Bucket.download_folder_to_path"),
     ("from prefect import runtime; runtime.flow_run.ui_url", "prefect.runtime.flow_run.ui_url"),
 ])
 def test_unsupported_prefect_names_fail_by_name(hook, statement, name):

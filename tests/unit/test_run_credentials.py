@@ -18,8 +18,8 @@ def test_a_run_credential_opens_its_own_run_s_reporting_routes():
 
 
 def test_a_run_credential_opens_what_its_flow_code_needs():
-    """Reports of its tasks and child runs, its slots, variables read and written, the task
-    cache."""
+    """Reports of its tasks and child runs, its slots, variables read and written, blocks read
+    and saved, the task cache."""
     credential = issue(KEY, RUN)
     for method, path in [("POST", f"/api/flow_runs/{RUN}/reports"),
                          ("POST", f"/api/flow_runs/{RUN}/slots"),
@@ -27,6 +27,8 @@ def test_a_run_credential_opens_what_its_flow_code_needs():
                          ("POST", f"/api/flow_runs/{RUN}/slots/release"),
                          ("POST", "/api/variables"), ("PUT", "/api/variables/x"),
                          ("DELETE", "/api/variables/x"),
+                         ("GET", "/api/blocks/secret/x"), ("POST", "/api/blocks"),
+                         ("PUT", "/api/blocks/secret/x"),
                          ("GET", "/api/task_cache/abc"), ("PUT", "/api/task_cache/abc")]:
         assert permits(KEY, credential, method, path), (method, path)
 
@@ -47,7 +49,9 @@ def test_a_run_credential_opens_nothing_else():
                          ("GET", "/api/concurrency_limits"),
                          ("POST", "/api/concurrency_limits"),
                          ("DELETE", "/api/concurrency_limits/gpu"),
-                         ("DELETE", "/api/task_cache/abc"), ("GET", "/api/task_cache")]:
+                         ("DELETE", "/api/task_cache/abc"), ("GET", "/api/task_cache"),
+                         ("GET", "/api/blocks"), ("DELETE", "/api/blocks/secret/x"),
+                         ("GET", "/api/block-types")]:
         assert not permits(KEY, credential, method, path), (method, path)
 
 
