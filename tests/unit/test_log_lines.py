@@ -3,7 +3,6 @@ and a line that never ends (a progress bar) costs no more than its kept start.""
 from __future__ import annotations
 
 import io
-import time
 
 from orchestrator.engine.logs import LineTee
 from orchestrator.models.logs import MAX_LINE_BYTES, fit_line
@@ -34,21 +33,21 @@ def test_nul_and_lone_surrogates_become_characters_every_store_can_hold():
     assert fit_line("a\x00b\ud800c") == "a\ufffdb?c"
 
 
-def test_a_line_written_in_many_pieces_without_an_end_stays_bounded_and_quick():
+def test_a_line_written_in_many_pieces_without_an_end_stays_bounded():
     shipper, sink = RecordingShipper(), io.StringIO()
     tee = LineTee(sink, shipper, 20)
 
-    started = time.monotonic()
+    most_kept = 0
     for percent in range(200_000):
         tee.write(f"\r{percent % 100:3d}%")
+        most_kept = max(most_kept, sum(len(part) for part in tee._parts))
     tee.write(" done\nnext\n")
-    elapsed = time.monotonic() - started
 
     written = 200_000 * 5 + len(" done")
     assert len(shipper.lines) == 2 and shipper.lines[1] == "next"
     assert shipper.lines[0].endswith(f"; {written - MAX_LINE_BYTES} more bytes not kept]")
     assert sink.getvalue().endswith(" more bytes not kept]\nnext\n")
-    assert elapsed < 2.0
+    assert most_kept <= MAX_LINE_BYTES  # what is past the cut is counted, never held
 
 
 def test_a_line_is_written_through_and_shipped_with_its_secrets_masked():
