@@ -82,3 +82,27 @@ def test_the_scheduler_refuses_a_database_that_is_behind(sqlite_database, tmp_pa
 
     assert result.returncode == 1
     assert "flowpool database upgrade" in result.stderr
+
+
+@pytest.mark.integration
+def test_the_server_upgrades_a_database_that_is_behind_with_upgrade(tmp_path, redis_server):
+    from devstack import LocalStack
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    write_previous_release(db)
+    stack = LocalStack(tmp_path / "home", redis_url=redis_server.url, database_url=db.url)
+    try:
+        stack.start_server("--upgrade", "--no-scheduler")
+        created = stack.cli("work-pool", "create", "setup-pool", "--type", "process",
+                            "--concurrency-limit", "6", "--if-not-exists")
+        again = stack.cli("work-pool", "create", "setup-pool", "--type", "process",
+                          "--if-not-exists")
+        duplicate = stack.cli("work-pool", "create", "setup-pool", "--type", "process")
+    finally:
+        stack.stop()
+
+    assert schema.read_status(db.engine).is_current
+    assert created.returncode == 0 and "Created" in created.stdout
+    assert again.returncode == 0 and "exists already" in again.stdout
+    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    db.dispose()
