@@ -33,7 +33,11 @@ ENV VIRTUAL_ENV=/opt/flowpool \
     PATH=/opt/flowpool/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
-RUN python3 -m venv /opt/flowpool
+# git: for the git_clone pull step and flows that read repositories
+RUN apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends git ca-certificates >/dev/null \
+    && rm -rf /var/lib/apt/lists/* \
+    && python3 -m venv /opt/flowpool
 # The wheels are mounted, not copied, so no layer of the image keeps them.
 RUN --mount=type=bind,from=wheels,source=/wheels,target=/tmp/wheels \
     pip install --no-cache-dir --no-index --find-links /tmp/wheels "flowpool[kubernetes,postgres]" \

@@ -9,13 +9,15 @@ from config.settings import Settings
 from .embedded_redis import EmbeddedRedis, RedisKeeper
 from .private_files import private_directory
 from .processes import exit_on_sigterm
+from .store import schema
 from .store.database import Database
 from .urls import masked_url
 
 log = logging.getLogger(__name__)
 
 
-def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True) -> None:
+def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True,
+          upgrade: bool = False) -> None:
     import uvicorn
 
     from .api.app import create_app
@@ -25,15 +27,16 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True)
     exit_on_sigterm()  # uvicorn re-raises SIGTERM after its graceful stop; run our finally
     private_directory(settings.home)
     warn_if_open(host, settings.api_key)
+    db = Database(settings.effective_database_url)
+    # before anything starts: a database that is behind is refused, or upgraded when asked
+    schema.ensure_current(db.engine, masked_url(db.url), upgrade_if_behind=upgrade)
     keeper = None
     redis_url = settings.redis_url
     if not redis_url:
         keeper = start_bundled_redis(settings)
         redis_url = keeper.redis.url
-    db = Database(settings.effective_database_url)
     scheduler = None
     try:
-        db.create_schema()
         if with_scheduler:
             scheduler = Scheduler(db, CeleryPublisher(redis_url), settings, redis_url)
             scheduler.start_in_thread()

@@ -135,10 +135,13 @@ def test_foreign_keys_hold_after_the_migration(tmp_path):
 
 
 def test_the_migration_runs_once(tmp_path):
+    from orchestrator.store.migrations.baseline_schema import metadata as baseline
     from orchestrator.store.sqlite_rebuild import rebuild_json_columns
 
     old = Database(f"sqlite:///{tmp_path / 'old.db'}")
     create_older_schema(old)
 
-    assert "variables" in rebuild_json_columns(old.engine)
-    assert rebuild_json_columns(old.engine) == []
+    with old.begin() as conn:
+        assert "variables" in rebuild_json_columns(conn, baseline)
+    with old.begin() as conn:
+        assert rebuild_json_columns(conn, baseline) == []

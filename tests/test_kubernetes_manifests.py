@@ -123,6 +123,14 @@ def test_the_job_manifest_matches_its_golden_file(case):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
+def test_the_job_manifest_validates_against_the_kubernetes_openapi_schema(case):
+    """Offline and strict: a wrong type or an unknown field anywhere in the Job fails."""
+    from tests.test_deploy_manifests import validate_kubernetes
+
+    validate_kubernetes(manifest_for(CASES[case]()))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
 def test_every_field_of_the_manifest_is_a_field_of_a_kubernetes_job(case):
     """A misspelled field would vanish in a round trip through the client's V1Job model."""
     from kubernetes.client import ApiClient

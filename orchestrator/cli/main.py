@@ -9,13 +9,14 @@ from pydantic import ValidationError
 from ..deploy.command import deploy
 from ..deploy.init_command import init, project_app, recipe_app
 from ..errors import FieldError, FlowpoolError, InvalidInput
-from . import (block, concurrency_limit, deployment, flow_run, scheduler, server, task_run, variable,
-               work_pool, work_queue, worker)
+from . import (block, concurrency_limit, database, deployment, flow_run, scheduler, server,
+               task_run, variable, work_pool, work_queue, worker)
 
 app = typer.Typer(name="flowpool", no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Deploy Python flows and run them on work pools.")
 app.add_typer(server.app, name="server")
 app.add_typer(scheduler.app, name="scheduler")
+app.add_typer(database.app, name="database")
 app.add_typer(work_pool.app, name="work-pool")
 app.add_typer(work_queue.app, name="work-queue")
 app.add_typer(worker.app, name="worker")

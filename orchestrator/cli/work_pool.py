@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..errors import FieldError, InvalidInput
+from ..errors import AlreadyExists, FieldError, InvalidInput
 from ..models import LimitUsage, WorkPoolCreate, WorkPoolDetail
 from .common import client
 from .output import OUTPUT_OPTION, Output, print_fields, print_table, show
@@ -21,13 +21,22 @@ def create(name: str,
            base_job_template: Path = typer.Option(None, help="a JSON file; the type's default if omitted"),
            concurrency_limit: int = typer.Option(None, help="at most this many runs at once"),
            description: str = typer.Option(None),
+           if_not_exists: bool = typer.Option(False, "--if-not-exists", help=(
+               "exit 0, changing nothing, when a pool of that name exists (setup scripts)")),
            output: Output = OUTPUT_OPTION) -> None:
     """Create a work pool."""
     template = _read_template(base_job_template) if base_job_template else None
     request = _validated(dict(name=name, type=type, base_job_template=template,
                               concurrency_limit=concurrency_limit, description=description))
     with client() as api:
-        pool = api.create_work_pool(request)
+        try:
+            pool = api.create_work_pool(request)
+        except AlreadyExists:
+            if not if_not_exists:
+                raise
+            pool = api.read_work_pool(name)
+            show(pool, output, lambda p: typer.echo(f"Work pool {p.name!r} exists already."))
+            return
     show(pool, output, lambda p: typer.echo(f"Created work pool {p.name!r} of type {p.type}."))
 
 

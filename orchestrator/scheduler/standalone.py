@@ -8,7 +8,9 @@ from config.settings import Settings
 
 from ..errors import FieldError, InvalidInput
 from ..processes import exit_on_sigterm
+from ..store import schema
 from ..store.database import Database
+from ..urls import masked_url
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +25,8 @@ def run_scheduler(settings: Settings) -> None:
     db = Database(settings.effective_database_url)
     publisher = CeleryPublisher(redis_url)
     try:
-        db.create_schema()
+        # the API's server or `flowpool database upgrade` migrates; a scheduler only checks
+        schema.ensure_current(db.engine, masked_url(db.url), upgrade_if_behind=False)
         Scheduler(db, publisher, settings, redis_url).run()
     finally:
         publisher.close()

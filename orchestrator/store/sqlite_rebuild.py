@@ -3,9 +3,10 @@
 SQLite gives a column declared JSON NUMERIC affinity, which turns the stored text `3.0` into
 the integer 3 and `2**70` into a float. SQLite cannot change a column's type in place, so each
 such table is rebuilt, as its documentation prescribes
-(https://www.sqlite.org/lang_altertable.html#otheralter): with foreign keys off, create the new
-table, copy the rows, drop the old one, rename the new one, check the foreign keys, all in one
-transaction. Values an older flowpool already rounded stay as they were stored.
+(https://www.sqlite.org/lang_altertable.html#otheralter): create the new table, copy the rows,
+drop the old one, rename the new one, check the foreign keys. The caller runs it in one
+transaction with foreign keys off (store/schema.py does), so dropping a table cascades
+nothing. Values an older flowpool already rounded stay as they were stored.
 """
 from __future__ import annotations
 
@@ -14,24 +15,16 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateTable
 
-from .tables import JSONValue, metadata
+from .tables import JSONValue
 
 
-def rebuild_json_columns(engine: sa.Engine) -> list[str]:
-    """Rebuild the tables whose JSON columns are still declared JSON; their names."""
-    with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        raw.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: before BEGIN
-        conn.info["write"] = True  # BEGIN IMMEDIATE: a second server waits, then finds none
-        try:
-            with conn.begin():
-                tables = [t for t in metadata.sorted_tables if _declared_json(conn, t)]
-                for table in tables:
-                    _rebuild(conn, table)
-                _check_foreign_keys(conn)
-        finally:
-            conn.info["write"] = False
-            raw.execute("PRAGMA foreign_keys=ON")
+def rebuild_json_columns(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
+    """Rebuild the tables of `metadata` whose JSON columns are still declared JSON; their
+    names. Their indexes go with them: the caller creates the missing indexes afterwards."""
+    tables = [t for t in metadata.sorted_tables if _declared_json(conn, t)]
+    for table in tables:
+        _rebuild(conn, table)
+    _check_foreign_keys(conn)
     return [t.name for t in tables]
 
 

@@ -44,6 +44,7 @@ PARTS = {
     "app": ("orchestrator.api.app",),
     "scheduler": ("orchestrator.scheduler",),
     "server": ("orchestrator.server",),
+    "admin": ("orchestrator.database_admin",),
     "workers": ("workers",),
     "cli": ("orchestrator.cli",),
 }
@@ -70,8 +71,9 @@ MAY_IMPORT = {
     "server": {"base", "states", "models", "rules", "redis", "store", "api", "ui", "app",
                "scheduler"},
     "workers": {"base", "states", "models", "rules", "redis", "client"},
+    "admin": {"base", "states", "models", "rules", "store"},
     "cli": {"base", "states", "models", "rules", "redis", "client", "sdk", "steps", "cli-kit",
-            "deploy", "server", "scheduler", "workers"},
+            "deploy", "server", "admin", "scheduler", "workers"},
 }
 
 

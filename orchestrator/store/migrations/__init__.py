@@ -1,0 +1,1 @@
+"""Alembic's script directory: `env.py`, and one file per revision in `versions/`."""
