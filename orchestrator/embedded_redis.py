@@ -9,8 +9,10 @@ FLOWPOOL_REDIS_URL is unset (which also keeps it alive, see `RedisKeeper`), and 
 """
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import logging
+import os
 import secrets
 import socket
 import subprocess
@@ -29,6 +31,7 @@ START_TIMEOUT_S = 10.0
 PASSWORD_FILE = "password"
 CONFIG_FILE = "redis.conf"
 PID_FILE = "redis.pid"
+LOCK_FILE = "server.lock"
 # CONFIG could point the data file anywhere (then SAVE writes it there, as this user),
 # DEBUG can stall or crash the server, MODULE loads native code.
 DISABLED_COMMANDS = ("CONFIG", "DEBUG", "MODULE")
@@ -60,6 +63,30 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+_held_locks: list = []  # open lock files, kept for the life of the process
+
+
+def lock_data_dir(data_dir: Path) -> None:
+    """Claim `data_dir` for this process, or fail naming the server that holds it: two Redis
+    servers on one append-only file would corrupt it. The kernel drops the lock when the
+    process exits, however it exits."""
+    private_directory(data_dir)
+    lock = open(data_dir / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        raise FlowpoolError(f"another flowpool server (pid {holder}) runs the bundled Redis of"
+                            f" {data_dir.parent}: give this one its own FLOWPOOL_HOME, or stop"
+                            " that one") from None
+    lock.truncate(0)
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    _held_locks.append(lock)
 
 
 def load_password(path: Path) -> str:

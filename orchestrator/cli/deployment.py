@@ -54,6 +54,27 @@ def inspect(name: str = typer.Argument(..., help="FLOW/DEPLOYMENT"),
     typer.echo(json.dumps(d.parameter_schema, indent=2))
 
 
+FORCE_OPTION = typer.Option(False, "--force", help="cancel its runs in progress instead of refusing")
+
+
+@app.command("delete")
+def delete(name: str = typer.Argument(..., help="FLOW/DEPLOYMENT"), force: bool = FORCE_OPTION,
+           output: Output = OUTPUT_OPTION) -> None:
+    """Delete a deployment and its schedules; its waiting runs go with it, finished ones stay.
+
+    Refuses while runs are in progress, naming them, unless --force cancels them."""
+    with client() as api:
+        removal = api.delete_deployment(name, force)
+    show(removal, output, lambda r: print_removal(f"Deployment {r.name}", r))
+
+
+def print_removal(what: str, removal) -> None:
+    typer.echo(f"{what} deleted; {removal.deleted_waiting_runs} waiting run(s) deleted with it.")
+    if removal.cancelled_runs:
+        typer.echo(f"Cancelled {len(removal.cancelled_runs)} run(s) in progress: "
+                   + ", ".join(removal.cancelled_runs))
+
+
 @app.command("pause")
 def pause(name: str = typer.Argument(..., help="FLOW/DEPLOYMENT")) -> None:
     """Stop the deployment's schedules creating runs; its future scheduled runs are deleted."""
