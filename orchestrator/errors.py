@@ -77,6 +77,10 @@ class InUse(FlowpoolError):
     status_code = 409
 
 
+class FlowExited(FlowpoolError):
+    """A deployed run's flow called sys.exit() with a non-zero code."""
+
+
 class StateRejected(FlowpoolError):
     """A proposed state change was refused by the rules or lost a compare-and-set."""
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -48,8 +50,10 @@ def inspect(name: str = typer.Argument(..., help="FLOW/DEPLOYMENT"),
     typer.echo("\nschedules:")
     deployment_schedule.print_schedules(d.schedules)
     typer.echo(f"\nupcoming runs (the next {UPCOMING_RUNS_SHOWN} at most):")
-    print_table([dict(r.model_dump(), state=state_label(r)) for r in upcoming],
-                ["id", "name", "scheduled_time", "state"])
+    zones = {s.id: s.schedule.timezone for s in d.schedules}
+    print_table([dict(r.model_dump(), state=state_label(r), scheduled_time=wall_clock(
+        r.scheduled_time, zones.get(r.schedule_id, "UTC"))) for r in upcoming],
+        ["id", "name", "scheduled_time", "state"])
     typer.echo("\nparameter schema:")
     typer.echo(json.dumps(d.parameter_schema, indent=2))
 
@@ -73,6 +77,12 @@ def print_removal(what: str, removal) -> None:
     if removal.cancelled_runs:
         typer.echo(f"Cancelled {len(removal.cancelled_runs)} run(s) in progress: "
                    + ", ".join(removal.cancelled_runs))
+
+
+def wall_clock(moment: datetime, zone: str) -> str:
+    """`moment` as a clock in `zone` reads it, labelled with the zone: a schedule's times as
+    its own time zone gives them."""
+    return f"{moment.astimezone(ZoneInfo(zone)).strftime('%Y-%m-%d %H:%M:%S')} {zone}"
 
 
 @app.command("pause")
