@@ -53,6 +53,7 @@ def deploy(entrypoint: str = typer.Argument(None, help="path/to/file.py:function
     Without schedule flags, a redeploy keeps the deployment's schedules.
 
     With a project file (flowpool.yaml, else prefect.yaml), deploys the deployments it declares."""
+    _check_param_assignments(param)
     if project_deploy_wanted(entrypoint, name, pool, all_deployments, project_file, dry_run):
         deploy_project(DeployFlags(
             entrypoint=entrypoint, names=tuple(name or ()), all=all_deployments,
@@ -85,6 +86,15 @@ def deploy(entrypoint: str = typer.Argument(None, help="path/to/file.py:function
         warn_literal_secrets(request)
         deployment = api.upsert_deployment(request)
     show(deployment, output, _print_registered)
+
+
+def _check_param_assignments(assignments: list[str] | None) -> None:
+    """`-p` is `--param`, as in `deployment run`; a bare name was likely meant as the pool."""
+    for item in assignments or []:
+        if "=" not in item:
+            raise InvalidInput(f"--param {item!r} is not of the form key=value", [FieldError(
+                "--param", "write it as key=value, e.g. repo=flowpool; -p gives a parameter,"
+                           f" the work pool is --pool {item}")])
 
 
 def _print_registered(d) -> None:
