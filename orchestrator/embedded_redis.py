@@ -19,6 +19,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import IO
 from urllib.parse import quote
 
 from .broker import answers, quick_client
@@ -65,13 +66,10 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-_held_locks: list = []  # open lock files, kept for the life of the process
-
-
-def lock_data_dir(data_dir: Path) -> None:
+def lock_data_dir(data_dir: Path) -> IO[str]:
     """Claim `data_dir` for this process, or fail naming the server that holds it: two Redis
-    servers on one append-only file would corrupt it. The kernel drops the lock when the
-    process exits, however it exits."""
+    servers on one append-only file would corrupt it. The claim lasts while the returned file
+    is open; the kernel drops it when the process exits, however it exits."""
     private_directory(data_dir)
     lock = open(data_dir / LOCK_FILE, "a+")
     try:
@@ -86,7 +84,7 @@ def lock_data_dir(data_dir: Path) -> None:
     lock.truncate(0)
     lock.write(f"{os.getpid()}\n")
     lock.flush()
-    _held_locks.append(lock)
+    return lock
 
 
 def load_password(path: Path) -> str:
@@ -126,8 +124,9 @@ class EmbeddedRedis:
     def start(self) -> "EmbeddedRedis":
         if not port_is_free(self.host, self.port):
             raise FlowpoolError(f"port {self.port} is taken, so the bundled Redis cannot start:"
-                                " set FLOWPOOL_EMBEDDED_REDIS_PORT to a free port, or"
-                                " FLOWPOOL_REDIS_URL to a running Redis")
+                                " set FLOWPOOL_EMBEDDED_REDIS_PORT to a free port (it is the"
+                                " API port + 1 by default), or FLOWPOOL_REDIS_URL to a running"
+                                " Redis")
         private_directory(self.data_dir)
         self.password = load_password(self.data_dir / PASSWORD_FILE)
         config = self.data_dir / CONFIG_FILE
@@ -188,9 +187,10 @@ class RedisKeeper(threading.Thread):
     every client reconnects as if nothing happened. Restarts happen from this thread, which
     lives as long as the server: the parent-death signal of a restarted Redis is tied to it."""
 
-    def __init__(self, redis: EmbeddedRedis):
+    def __init__(self, redis: EmbeddedRedis, data_lock: IO[str] | None = None):
         super().__init__(name="flowpool-redis-keeper", daemon=True)
         self.redis = redis
+        self.data_lock = data_lock  # the claim on the data directory, let go after the stop
         self.stopping = threading.Event()
         self._lock = threading.Lock()  # a restart and a stop never interleave
 
@@ -227,3 +227,5 @@ class RedisKeeper(threading.Thread):
         self.stopping.set()
         with self._lock:
             self.redis.stop()
+        if self.data_lock:
+            self.data_lock.close()

@@ -62,11 +62,15 @@ def start_bundled_redis(settings: Settings, port: int) -> RedisKeeper:
     if not settings.home.exists():
         private_directory(settings.home)
     data_dir = settings.home / "redis"
-    lock_data_dir(data_dir)  # held until this process exits: one Redis per data directory
-    redis = EmbeddedRedis(data_dir, port).start()
+    data_lock = lock_data_dir(data_dir)  # one Redis per data directory
+    try:
+        redis = EmbeddedRedis(data_dir, port).start()
+    except BaseException:
+        data_lock.close()
+        raise
     log.info("bundled Redis listening at %s (data and password in %s)", masked_url(redis.url),
              redis.data_dir)
-    keeper = RedisKeeper(redis)
+    keeper = RedisKeeper(redis, data_lock)
     keeper.start()
     return keeper
 
