@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/tutorial.py
+	$(BIN)/python examples/tutorial.py $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -ra

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from orchestrator.client import FlowpoolClient
-from orchestrator.embedded_redis import EmbeddedRedis, free_port
+from orchestrator.embedded_redis import EmbeddedRedis, free_port, port_is_free
 
 READY_TIMEOUT_S = 30.0
 
@@ -69,6 +69,8 @@ class LocalStack:
         return self.redis_url
 
     def start_server(self, *args: str) -> subprocess.Popen:
+        if not port_is_free("127.0.0.1", self.api_port):  # else another server would answer
+            raise RuntimeError(f"port {self.api_port} is taken: the server cannot listen there")
         log = open(self.home / "server.log", "ab")
         self.server = subprocess.Popen(
             [*flowpool_command(), "server", "start", "--port", str(self.api_port), *args],
@@ -83,8 +85,9 @@ class LocalStack:
 
     def _healthy(self, client: FlowpoolClient) -> bool:
         if self.server.poll() is not None:
-            raise RuntimeError(f"server exited with {self.server.returncode}:\n"
-                               + (self.home / "server.log").read_text()[-3000:])
+            tail = (self.home / "server.log").read_text(errors="replace")[-3000:]
+            last = (tail.strip().splitlines() or [""])[-1]
+            raise RuntimeError(f"server exited with {self.server.returncode}: {last}\n{tail}")
         try:
             return client.health()["status"] == "ok"
         except Exception:

@@ -38,5 +38,7 @@ CELERY_SETTINGS = {
     "accept_content": ["json"],
     "result_accept_content": ["json"],
     "worker_hijack_root_logger": False,
+    # the logger's name, not the pool process's: a run's output reads `INFO/flowpool.flow_runs`
+    "worker_log_format": "[%(asctime)s: %(levelname)s/%(name)s] %(message)s",
     "enable_utc": True,
 }

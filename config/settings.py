@@ -12,7 +12,6 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_API_PORT = 4300
-DEFAULT_EMBEDDED_REDIS_PORT = 4301
 DEFAULT_RUN_LOG_LIMIT = 10 * 1024 * 1024
 
 
@@ -28,7 +27,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     database_url: str | None = None
     redis_url: str | None = None
-    embedded_redis_port: int = DEFAULT_EMBEDDED_REDIS_PORT
+    # the bundled Redis listens on the API port + 1 unless this is set, so `--port` alone
+    # gives a second server ports of its own
+    embedded_redis_port: int | None = Field(default=None, ge=1, le=65535)
     max_request_bytes: int = Field(default=1024 * 1024, ge=1)  # larger request bodies get 413
 
     # dispatcher / scheduler timings

@@ -29,6 +29,7 @@ from .models.concurrency_limits import (ConcurrencyLimit, ConcurrencyLimitCreate
                                         ConcurrencyLimitDetail, ConcurrencyLimitUpdate,
                                         SlotGrant, SlotLeaseRef, SlotReleaseResult, SlotRenewal,
                                         SlotRenewResult, SlotRequest)
+from .models.removals import FlowSummary, Removal
 from .models.reports import ReportResult
 from .models.task_cache import TaskCacheEntry, TaskCacheWrite
 from .models.task_runs import TaskRun
@@ -170,6 +171,10 @@ class FlowpoolClient:
     def delete_work_queue(self, pool_name: str, name: str) -> None:
         self._request("DELETE", f"/work_pools/{pool_name}/queues/{name}")
 
+    def delete_work_pool(self, name: str, force: bool = False) -> Removal:
+        return Removal(**self._request("DELETE", f"/work_pools/{name}",
+                                       params={"force": str(force).lower()}))
+
     # -- deployments -------------------------------------------------------------------
     def upsert_deployment(self, request: DeploymentCreate) -> Deployment:
         return parse(Deployment, self._request("PUT", "/deployments",
@@ -182,6 +187,14 @@ class FlowpoolClient:
     def read_deployment(self, full_name: str) -> Deployment:
         flow_name, name = split_deployment_name(full_name)
         return parse(Deployment, self._request("GET", f"/deployments/name/{flow_name}/{name}"))
+
+    def delete_deployment(self, full_name: str, force: bool = False) -> Removal:
+        flow_name, name = split_deployment_name(full_name)
+        return Removal(**self._request("DELETE", f"/deployments/name/{flow_name}/{name}",
+                                       params={"force": str(force).lower()}))
+
+    def list_flows(self, limit: int = MAX_PAGE) -> list[FlowSummary]:
+        return [FlowSummary(**f) for f in self._request("GET", "/flows", params={"limit": limit})]
 
     def read_deployment_by_id(self, deployment_id: str) -> Deployment:
         return parse(Deployment, self._request("GET", f"/deployments/{deployment_id}"))

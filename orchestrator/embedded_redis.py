@@ -9,14 +9,17 @@ FLOWPOOL_REDIS_URL is unset (which also keeps it alive, see `RedisKeeper`), and 
 """
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import logging
+import os
 import secrets
 import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import IO
 from urllib.parse import quote
 
 from .broker import answers, quick_client
@@ -29,6 +32,7 @@ START_TIMEOUT_S = 10.0
 PASSWORD_FILE = "password"
 CONFIG_FILE = "redis.conf"
 PID_FILE = "redis.pid"
+LOCK_FILE = "server.lock"
 # CONFIG could point the data file anywhere (then SAVE writes it there, as this user),
 # DEBUG can stall or crash the server, MODULE loads native code.
 DISABLED_COMMANDS = ("CONFIG", "DEBUG", "MODULE")
@@ -60,6 +64,27 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def lock_data_dir(data_dir: Path) -> IO[str]:
+    """Claim `data_dir` for this process, or fail naming the server that holds it: two Redis
+    servers on one append-only file would corrupt it. The claim lasts while the returned file
+    is open; the kernel drops it when the process exits, however it exits."""
+    private_directory(data_dir)
+    lock = open(data_dir / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        raise FlowpoolError(f"another flowpool server (pid {holder}) runs the bundled Redis of"
+                            f" {data_dir.parent}: give this one its own FLOWPOOL_HOME, or stop"
+                            " that one") from None
+    lock.truncate(0)
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
 
 
 def load_password(path: Path) -> str:
@@ -99,8 +124,9 @@ class EmbeddedRedis:
     def start(self) -> "EmbeddedRedis":
         if not port_is_free(self.host, self.port):
             raise FlowpoolError(f"port {self.port} is taken, so the bundled Redis cannot start:"
-                                " set FLOWPOOL_EMBEDDED_REDIS_PORT to a free port, or"
-                                " FLOWPOOL_REDIS_URL to a running Redis")
+                                " set FLOWPOOL_EMBEDDED_REDIS_PORT to a free port (it is the"
+                                " API port + 1 by default), or FLOWPOOL_REDIS_URL to a running"
+                                " Redis")
         private_directory(self.data_dir)
         self.password = load_password(self.data_dir / PASSWORD_FILE)
         config = self.data_dir / CONFIG_FILE
@@ -161,9 +187,10 @@ class RedisKeeper(threading.Thread):
     every client reconnects as if nothing happened. Restarts happen from this thread, which
     lives as long as the server: the parent-death signal of a restarted Redis is tied to it."""
 
-    def __init__(self, redis: EmbeddedRedis):
+    def __init__(self, redis: EmbeddedRedis, data_lock: IO[str] | None = None):
         super().__init__(name="flowpool-redis-keeper", daemon=True)
         self.redis = redis
+        self.data_lock = data_lock  # the claim on the data directory, let go after the stop
         self.stopping = threading.Event()
         self._lock = threading.Lock()  # a restart and a stop never interleave
 
@@ -200,3 +227,5 @@ class RedisKeeper(threading.Thread):
         self.stopping.set()
         with self._lock:
             self.redis.stop()
+        if self.data_lock:
+            self.data_lock.close()

@@ -15,6 +15,10 @@ def split_entrypoint(entrypoint: str) -> tuple[str, str]:
     """`file.py:func` -> (file.py, func); `pkg.mod.func` -> (pkg.mod, func)."""
     if ":" in entrypoint:
         path, _, name = entrypoint.rpartition(":")
+    elif entrypoint.endswith(".py"):  # else read as module `file` and function `py`
+        raise EntrypointError(f"entrypoint {entrypoint!r} names a file but not the flow in it",
+                              [FieldError("entrypoint", f"write it as {entrypoint}:function,"
+                                                        " naming the @flow function to deploy")])
     else:
         path, _, name = entrypoint.rpartition(".")
     if not path or not name:
@@ -41,7 +45,15 @@ def load_object(entrypoint: str, root: Path | None = None) -> Any:
 
 def load_flow(entrypoint: str, root: Path | None = None) -> Flow:
     """The flow at `entrypoint`; a plain function or a Prefect flow is wrapped as a Flow."""
-    obj = load_object(entrypoint, root)
+    return as_flow(load_object(entrypoint, root), entrypoint)
+
+
+def is_flow(obj: Any) -> bool:
+    """Whether `obj` was decorated with @flow (flowpool's, or Prefect's through compat)."""
+    return isinstance(obj, Flow) or callable(getattr(obj, "fn", None))
+
+
+def as_flow(obj: Any, entrypoint: str) -> Flow:
     if isinstance(obj, Flow):
         return obj
     inner = getattr(obj, "fn", None)  # a Prefect @flow keeps the undecorated function in .fn

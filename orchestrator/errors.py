@@ -15,6 +15,16 @@ class FieldError:
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
+def validation_message(error: dict) -> str:
+    """One pydantic error said for a person; a pattern mismatch shows the value refused."""
+    ctx = error.get("ctx") or {}
+    if error["type"] == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    if error["type"] == "string_pattern_mismatch":
+        return f"{error['input']!r} does not match the pattern {ctx.get('pattern', '')!r}"
+    return error["msg"]
+
+
 class FlowpoolError(Exception):
     """Root of every error flowpool raises on purpose."""
 
@@ -59,6 +69,16 @@ class AlreadyExists(FlowpoolError):
     """An object with that name exists already."""
 
     status_code = 409
+
+
+class InUse(FlowpoolError):
+    """The object cannot be deleted yet: runs are in progress or others depend on it."""
+
+    status_code = 409
+
+
+class FlowExited(FlowpoolError):
+    """A deployed run's flow called sys.exit() with a non-zero code."""
 
 
 class StateRejected(FlowpoolError):

@@ -6,7 +6,8 @@ import logging
 
 from config.settings import Settings
 
-from .embedded_redis import EmbeddedRedis, RedisKeeper
+from .embedded_redis import EmbeddedRedis, RedisKeeper, lock_data_dir, port_is_free
+from .errors import FlowpoolError
 from .private_files import private_directory
 from .processes import exit_on_sigterm
 from .store import schema
@@ -25,6 +26,7 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True,
     from .scheduler.service import Scheduler
 
     exit_on_sigterm()  # uvicorn re-raises SIGTERM after its graceful stop; run our finally
+    check_api_port(host, port)  # first: a server that cannot listen must leave nothing behind
     private_directory(settings.home)
     warn_if_open(host, settings.api_key)
     db = Database(settings.effective_database_url)
@@ -33,7 +35,7 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True,
     keeper = None
     redis_url = settings.redis_url
     if not redis_url:
-        keeper = start_bundled_redis(settings)
+        keeper = start_bundled_redis(settings, settings.embedded_redis_port or port + 1)
         redis_url = keeper.redis.url
     scheduler = None
     try:
@@ -52,14 +54,26 @@ def serve(settings: Settings, host: str, port: int, with_scheduler: bool = True,
             keeper.stop()
 
 
-def start_bundled_redis(settings: Settings) -> RedisKeeper:
+def check_api_port(host: str, port: int) -> None:
+    if not port_is_free(host, port):
+        raise FlowpoolError(f"port {port} is taken, so the API cannot listen on {host}:{port}:"
+                            " stop what listens there, or give another --port")
+
+
+def start_bundled_redis(settings: Settings, port: int) -> RedisKeeper:
     """The bundled Redis, kept alive: restarted by a watching thread whenever it dies."""
     if not settings.home.exists():
         private_directory(settings.home)
-    redis = EmbeddedRedis(settings.home / "redis", settings.embedded_redis_port).start()
+    data_dir = settings.home / "redis"
+    data_lock = lock_data_dir(data_dir)  # one Redis per data directory
+    try:
+        redis = EmbeddedRedis(data_dir, port).start()
+    except BaseException:
+        data_lock.close()
+        raise
     log.info("bundled Redis listening at %s (data and password in %s)", masked_url(redis.url),
              redis.data_dir)
-    keeper = RedisKeeper(redis)
+    keeper = RedisKeeper(redis, data_lock)
     keeper.start()
     return keeper
 

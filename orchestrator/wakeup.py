@@ -50,6 +50,8 @@ class DoorbellListener(threading.Thread):
                     if pubsub.get_message(timeout=1.0):
                         self.event.set()
             except Exception as exc:
+                if self.stop.is_set():  # the server is stopping, Redis with it: no outage
+                    return
                 if not lost:
                     log.warning("doorbell listener lost Redis: %s; retrying every second", exc)
                     lost = True

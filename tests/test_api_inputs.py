@@ -88,6 +88,10 @@ BAD_INPUTS = [
     ("GET", "/flow_runs", None, {"after": "not-a-cursor"}, "after"),
     ("GET", "/flow_runs", None, {"deployment_id": "a\x00b"}, "deployment_id"),
     ("GET", "/work_pools", None, {"limit": 1001}, "limit"),
+    ("GET", "/flows", None, {"limit": 0}, "limit"),
+    ("GET", "/flows", None, {"limit": 10 ** 30}, "limit"),
+    ("DELETE", "/work_pools/p", None, {"force": "perhaps"}, "force"),
+    ("DELETE", "/deployments/name/f/d", None, {"force": "perhaps"}, "force"),
     ("GET", "/deployments/name/f/d/upcoming", None, {"limit": 10 ** 30}, "limit"),
     ("GET", "/flow_runs/{run}/logs", None, {"after": "-1e26"}, "after"),
     ("GET", "/flow_runs/{run}/logs", None, {"after": -10 ** 26}, "after"),
@@ -198,7 +202,7 @@ def test_runs_are_paged_newest_first_without_repeats(api):
 
 @pytest.mark.parametrize("method, path, allowed", [
     ("DELETE", "/api/work_pools", "GET, POST"),
-    ("PUT", "/api/work_pools/p", "GET, PATCH"),
+    ("PUT", "/api/work_pools/p", "DELETE, GET, PATCH"),
     ("PUT", "/api/deployments/name/f/d/schedules/x", "DELETE, PATCH"),
 ])
 def test_a_wrong_method_is_a_405_allowing_every_method_of_the_path(api, method, path, allowed):

@@ -12,7 +12,6 @@ import collections
 import logging
 import math
 import re
-import sys
 import threading
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,7 +20,7 @@ from orchestrator.errors import FlowpoolError
 from orchestrator.models import ClaimedRun
 
 from .context import WorkerContext
-from .infrastructure import (OUTPUT_TAIL_LINES, engine_command, engine_environment,
+from .infrastructure import (OUTPUT_TAIL_LINES, echo_output, engine_command, engine_environment,
                              run_labels)
 
 log = logging.getLogger("flowpool.worker.docker")
@@ -386,7 +385,7 @@ class OutputFollower:
         with self._lines_lock:
             self._lines.append(line)
         if self.echo:
-            print(line, file=sys.stdout, flush=True)
+            echo_output(f"container {self.container_id[:12]}", line)
 
     def close(self, drain_s: float) -> None:
         self._thread.join(timeout=drain_s)

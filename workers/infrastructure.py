@@ -10,6 +10,7 @@ URL, its run id, attempt and dispatch token, and its run credential in place of 
 """
 from __future__ import annotations
 
+import logging
 import shlex
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
@@ -23,7 +24,15 @@ if TYPE_CHECKING:
 # settings that hold credentials of the control plane, whatever their names say
 WORKER_ONLY_SETTINGS = frozenset({"FLOWPOOL_API_KEY", "FLOWPOOL_REDIS_URL", "FLOWPOOL_DATABASE_URL"})
 OUTPUT_TAIL_LINES = 50  # the last lines of output a crash report quotes
+# A run's output in the worker's log. Not printed: Celery logs a pool process's stdout as
+# WARNING from `ForkPoolWorker-N`, which says neither that it is ordinary output nor whose.
+run_output_log = logging.getLogger("flowpool.flow_runs")
 LABEL_PREFIX = "flowpool.io/"
+
+
+def echo_output(source: str, line: str) -> None:
+    """One line of a run's output, at INFO, naming the run (or its container or pod)."""
+    run_output_log.info("%s | %s", source, line)
 
 
 class Handle(Protocol):

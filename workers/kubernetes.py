@@ -12,7 +12,6 @@ import logging
 import math
 import os
 import re
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from orchestrator.errors import FlowpoolError
 from orchestrator.models import ClaimedRun
 
 from .context import WorkerContext
-from .infrastructure import (LABEL_PREFIX, OUTPUT_TAIL_LINES, engine_command, engine_environment,
+from .infrastructure import (LABEL_PREFIX, OUTPUT_TAIL_LINES, echo_output, engine_command, engine_environment,
                              run_labels)
 
 log = logging.getLogger("flowpool.worker.kubernetes")
@@ -402,7 +401,7 @@ class PodLogEcho:
         try:
             for raw in self._response:
                 for line in raw.decode(errors="replace").splitlines():
-                    print(line, file=sys.stdout, flush=True)
+                    echo_output(f"pod {self.args[2]}", line)
         except Exception:  # noqa: BLE001 - closed under our feet: the normal end
             pass
 

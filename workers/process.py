@@ -19,8 +19,8 @@ from orchestrator.models import LAUNCH_FD_VARIABLE, ClaimedRun
 
 from . import process_tree
 from .context import WorkerContext
-from .infrastructure import (OUTPUT_TAIL_LINES, engine_command, engine_environment,
-                             inherited_environment, run_secrets)
+from .infrastructure import (OUTPUT_TAIL_LINES, echo_output, engine_command,
+                             engine_environment, inherited_environment, run_secrets)
 
 
 class ProcessHandle:
@@ -31,8 +31,9 @@ class ProcessHandle:
     a service manager). The main process's output is echoed (if asked) and its tail kept."""
 
     def __init__(self, popen: subprocess.Popen, processes: process_tree.RunProcesses,
-                 stream_output: bool, secrets: set[str] = frozenset()):
+                 stream_output: bool, secrets: set[str] = frozenset(), run_name: str = ""):
         self.popen = popen
+        self.run_name = run_name
         self.processes = processes
         self.stream_output = stream_output
         self.secrets = secrets  # masked in the echo and the tail (which a crash report ships)
@@ -46,7 +47,7 @@ class ProcessHandle:
             line = redact(raw.decode(errors="replace").rstrip("\n"), self.secrets)
             self._tail.append(line)
             if self.stream_output:
-                print(line, file=sys.stdout, flush=True)
+                echo_output(f"flow run {self.run_name!r}", line)
 
     def poll(self, timeout_s: float) -> int | None:
         """The exit code if the main process ended within `timeout_s`, else None."""
@@ -108,7 +109,7 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Pr
         os.close(launch_read)
     hand_over(launch_write, claimed)
     return ProcessHandle(popen, processes, bool(job.get("stream_output", True)),
-                         run_secrets(job, claimed, env))
+                         run_secrets(job, claimed, env), run_name=run.name)
 
 
 def hand_over(fd: int, claimed: ClaimedRun) -> None:

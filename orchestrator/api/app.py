@@ -11,8 +11,8 @@ from ..broker import BrokerProbe, redis_client
 from ..store.database import Database
 from ..ui import install_ui
 from ..wakeup import Doorbell
-from . import (artifacts, blocks, concurrency_limits, deployment_schedules, deployments, flow_runs, logs,
-               reports, slots, task_cache, task_runs, variables, work_pools)
+from . import (artifacts, blocks, concurrency_limits, deployment_schedules, deployments, flow_runs,
+               flows, logs, reports, slots, task_cache, task_runs, variables, work_pools)
 from .auth import ApiKeyGuard, document_api_key
 from .body_limit import BodyLimit
 from .errors import install_error_handlers
@@ -39,6 +39,7 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None,
     api.include_router(work_pools.router)
     api.include_router(deployments.router)
     api.include_router(deployment_schedules.router)
+    api.include_router(flows.router)
     api.include_router(flow_runs.router)
     api.include_router(logs.router)
     api.include_router(variables.router)

@@ -1,20 +1,23 @@
 """Routes for deployments, and for creating runs of them."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from ..errors import NotFound
 from ..jobs import validate_job_variables
 from ..masking import restore_masked
 from ..models import Deployment, DeploymentCreate, FlowRun, FlowRunCreate
+from ..models.removals import Removal
 from ..store import deployments as store
 from ..store import flow_runs as runs_store
+from ..store.removals import delete_deployment as delete_from_store
 from ..store.database import Database
 from ..store.work_pools import read_work_pool, read_work_queue
 from ..wakeup import Doorbell
 from .checks import CheckedRoute
-from .dependencies import get_db, get_doorbell, ring, utcnow
+from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
 from .errors import ERROR_RESPONSES
+from .flow_runs import announce_cancelled
 from .links import created
 from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 
@@ -59,6 +62,22 @@ def list_deployments(response: Response, work_pool: str | None = None,
 def read_deployment_by_name(flow_name: str, name: str, db: Database = Depends(get_db)) -> Deployment:
     with db.connect() as conn:
         return store.read_deployment(conn, flow_name, name).masked()
+
+
+FORCE = Query(False, description="cancel the runs in progress instead of refusing")
+
+
+@router.delete("/name/{flow_name}/{name}")
+def delete_deployment(flow_name: str, name: str, force: bool = FORCE,
+                      db: Database = Depends(get_db), redis=Depends(get_redis),
+                      doorbell: Doorbell | None = Depends(get_doorbell)) -> Removal:
+    """Delete a deployment and its schedules; its waiting runs go with it. While runs are in
+    progress it refuses (409, naming them), unless `force` cancels them."""
+    with db.begin() as conn:
+        removal, cancelled = delete_from_store(conn, flow_name, name, force, utcnow())
+    announce_cancelled(cancelled, redis)
+    ring(doorbell, "deployment deleted")
+    return removal
 
 
 @router.get("/{deployment_id}")

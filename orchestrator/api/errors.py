@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from ..bounds import MAX_JSON_DEPTH
-from ..errors import FlowpoolError
+from ..errors import FlowpoolError, validation_message
 
 # Where FastAPI puts a parameter in an error's location; the field is named without it.
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
@@ -66,12 +66,10 @@ def _field(loc: tuple) -> str:
 
 
 def _message(error: dict) -> str:
-    ctx = error.get("ctx") or {}
-    if error["type"] == "value_error" and "error" in ctx:
-        return str(ctx["error"])
     if error["type"] == "json_invalid":
+        ctx = error.get("ctx") or {}
         return f"the body is not valid JSON ({ctx.get('error', 'cannot parse it')})"
-    return error["msg"]
+    return validation_message(error)
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:

@@ -102,11 +102,18 @@ def cancel_flow_run(run_id: str, db: Database = Depends(get_db), redis=Depends(g
     """A waiting run becomes CANCELLED; a running one CANCELLING until its worker stops it."""
     with db.begin() as conn:
         run = store.cancel_flow_run(conn, run_id, utcnow())
-    metrics.run_changed(run)
-    if run.state_type is StateType.CANCELLING and redis is not None:
-        _post_cancel_request(redis, run_id)
+    announce_cancelled([run], redis)
     ring(doorbell, "run cancelled")
     return run.masked()
+
+
+def announce_cancelled(runs: list[FlowRun], redis) -> None:
+    """After a commit that cancelled `runs`: count them, and ask the workers of those still
+    running to stop them."""
+    for run in runs:
+        metrics.run_changed(run)
+        if run.state_type is StateType.CANCELLING and redis is not None:
+            _post_cancel_request(redis, run.id)
 
 
 def _post_cancel_request(redis, run_id: str) -> None:

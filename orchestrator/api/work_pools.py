@@ -4,19 +4,22 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from ..errors import BrokerUnavailable, FieldError
 from ..leases import read_worker_beats
 from ..masking import restore_masked
 from ..models import (WorkPool, WorkPoolCreate, WorkPoolDetail, WorkPoolUpdate, WorkQueue,
                       WorkQueueCreate, WorkQueueDetail, WorkQueueUpdate, WorkerStatus)
+from ..models.removals import Removal
 from ..store import work_pools as store
+from ..store.removals import delete_work_pool as delete_from_store
 from ..store.database import Database
 from ..wakeup import Doorbell
 from .checks import CheckedRoute
 from .dependencies import get_db, get_doorbell, get_redis, ring, utcnow
 from .errors import BROKER_DOWN, ERROR_RESPONSES
+from .flow_runs import announce_cancelled
 from .links import created
 from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 
@@ -64,6 +67,21 @@ def update_work_pool(name: str, update: WorkPoolUpdate, db: Database = Depends(g
         pool = store.update_work_pool(conn, name, update, utcnow())
     ring(doorbell, "work pool changed")
     return pool.masked()
+
+
+@router.delete("/{name}")
+def delete_work_pool(name: str,
+                     force: bool = Query(False, description="cancel the runs in progress"
+                                                            " instead of refusing"),
+                     db: Database = Depends(get_db), redis=Depends(get_redis),
+                     doorbell: Doorbell | None = Depends(get_doorbell)) -> Removal:
+    """Delete a pool no deployment uses, and its queues; its waiting runs go with it. While
+    runs are in progress it refuses (409, naming them), unless `force` cancels them."""
+    with db.begin() as conn:
+        removal, cancelled = delete_from_store(conn, name, force, utcnow())
+    announce_cancelled(cancelled, redis)
+    ring(doorbell, "work pool deleted")
+    return removal
 
 
 @router.get("/{name}/queues", responses=PAGE_RESPONSES)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -48,10 +50,39 @@ def inspect(name: str = typer.Argument(..., help="FLOW/DEPLOYMENT"),
     typer.echo("\nschedules:")
     deployment_schedule.print_schedules(d.schedules)
     typer.echo(f"\nupcoming runs (the next {UPCOMING_RUNS_SHOWN} at most):")
-    print_table([dict(r.model_dump(), state=state_label(r)) for r in upcoming],
-                ["id", "name", "scheduled_time", "state"])
+    zones = {s.id: s.schedule.timezone for s in d.schedules}
+    print_table([dict(r.model_dump(), state=state_label(r), scheduled_time=wall_clock(
+        r.scheduled_time, zones.get(r.schedule_id, "UTC"))) for r in upcoming],
+        ["id", "name", "scheduled_time", "state"])
     typer.echo("\nparameter schema:")
     typer.echo(json.dumps(d.parameter_schema, indent=2))
+
+
+FORCE_OPTION = typer.Option(False, "--force", help="cancel its runs in progress instead of refusing")
+
+
+@app.command("delete")
+def delete(name: str = typer.Argument(..., help="FLOW/DEPLOYMENT"), force: bool = FORCE_OPTION,
+           output: Output = OUTPUT_OPTION) -> None:
+    """Delete a deployment and its schedules; its waiting runs go with it, finished ones stay.
+
+    Refuses while runs are in progress, naming them, unless --force cancels them."""
+    with client() as api:
+        removal = api.delete_deployment(name, force)
+    show(removal, output, lambda r: print_removal(f"Deployment {r.name}", r))
+
+
+def print_removal(what: str, removal) -> None:
+    typer.echo(f"{what} deleted; {removal.deleted_waiting_runs} waiting run(s) deleted with it.")
+    if removal.cancelled_runs:
+        typer.echo(f"Cancelled {len(removal.cancelled_runs)} run(s) in progress: "
+                   + ", ".join(removal.cancelled_runs))
+
+
+def wall_clock(moment: datetime, zone: str) -> str:
+    """`moment` as a clock in `zone` reads it, labelled with the zone: a schedule's times as
+    its own time zone gives them."""
+    return f"{moment.astimezone(ZoneInfo(zone)).strftime('%Y-%m-%d %H:%M:%S')} {zone}"
 
 
 @app.command("pause")

@@ -9,7 +9,7 @@ import typer
 
 from ..client import FlowpoolClient
 from ..errors import FieldError, InvalidInput
-from ..models import FlowRun, FlowRunDetail
+from ..models import FlowRun, FlowRunDetail, utcnow
 from ..models.task_runs import TaskRun
 from ..models.logs import MAX_PAGE
 from ..states import FINAL_STATES
@@ -34,10 +34,15 @@ def ls(state: str = typer.Option(None, help="only runs in this state, e.g. COMPL
         deployment_id = api.read_deployment(deployment).id if deployment else None
         runs = api.list_flow_runs(state.upper() if state else None, deployment_id, pool, limit)
     show(runs, output, lambda rs: print_table(
-        [dict(r.model_dump(), state=state_label(r), waiting=waiting_code(r),
-              parent=short_id(r.parent_flow_run_id)) for r in rs],
-        ["id", "name", "deployment_name", "parent", "state", "attempt", "scheduled_time",
+        [dict(r.model_dump(), deployment=run_source(r), state=state_label(r),
+              waiting=waiting_code(r), parent=short_id(r.parent_flow_run_id)) for r in rs],
+        ["id", "name", "deployment", "parent", "state", "attempt", "scheduled_time",
          "end_time", "waiting"]))
+
+
+def run_source(run: FlowRun) -> str:
+    """FLOW/DEPLOYMENT, the name `deployment run` takes; the flow alone for a child run."""
+    return f"{run.flow_name}/{run.deployment_name}" if run.deployment_name else run.flow_name
 
 
 def short_id(run_id: str | None) -> str | None:
@@ -72,7 +77,9 @@ def print_run(run: RunInspection) -> None:
         ("work pool", f"{run.work_pool_name} (queue {run.work_queue_name})"),
         ("state", f"{state_label(run)} ({run.state_type.value})"),
         ("waiting", waiting_text(run)), ("message", run.state_message), ("attempt", run.attempt), ("worker", run.worker_name),
-        ("scheduled", run.scheduled_time), ("started", run.start_time), ("ended", run.end_time),
+        ("scheduled", run.scheduled_time),
+        (f"started (attempt {run.attempt})" if run.attempt > 1 else "started", run.start_time),
+        ("ended", run.end_time),
         ("parameters", run.parameters), ("job variables", run.job_variables),
         ("result", json.dumps(result) if not run.result_is_repr else result),
         ("logs", log_usage(run))])
@@ -163,13 +170,18 @@ def watch_run(api: FlowpoolClient, run_id: str, timeout_s: float | None,
               quiet: bool = False) -> FlowRunDetail:
     """Wait for the run's final state, printing each state it passes through."""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    seen = None
+    seen = waiting_seen = None
     while True:
         run = api.read_flow_run(run_id)
         if run.state_name != seen and not quiet:
             typer.echo(f"{format_cell(run.updated)} {run.state_name}"
                        + (f": {run.state_message}" if run.state_message else ""))
             seen = run.state_name
+        waiting = waiting_text(run)
+        if waiting != waiting_seen and not quiet:
+            if waiting:  # why it has not started yet, each time the reason changes
+                typer.echo(f"{format_cell(utcnow())} waiting: {waiting}")
+            waiting_seen = waiting
         if run.state_type in FINAL_STATES:
             if not quiet and run.state_type.value == "COMPLETED":
                 typer.echo(f"Result: {json.dumps(run.result) if not run.result_is_repr else run.result}")

@@ -8,8 +8,8 @@ from pydantic import ValidationError
 
 from ..deploy.command import deploy
 from ..deploy.init_command import init, project_app, recipe_app
-from ..errors import FieldError, FlowpoolError, InvalidInput
-from . import (block, concurrency_limit, database, deployment, flow_run, scheduler, server,
+from ..errors import FieldError, FlowpoolError, InvalidInput, validation_message
+from . import (block, concurrency_limit, database, deployment, flow, flow_run, scheduler, server,
                task_run, variable, work_pool, work_queue, worker)
 
 app = typer.Typer(name="flowpool", no_args_is_help=True, pretty_exceptions_enable=False,
@@ -21,6 +21,7 @@ app.add_typer(work_pool.app, name="work-pool")
 app.add_typer(work_queue.app, name="work-queue")
 app.add_typer(worker.app, name="worker")
 app.add_typer(deployment.app, name="deployment")
+app.add_typer(flow.app, name="flow")
 app.add_typer(flow_run.app, name="flow-run")
 app.add_typer(task_run.app, name="task-run")
 app.add_typer(variable.app, name="variable")
@@ -46,8 +47,7 @@ def main() -> None:
 
 def _invalid_input(exc: ValidationError) -> InvalidInput:
     return InvalidInput("invalid input", [
-        FieldError(".".join(str(p) for p in e["loc"]) or exc.title,
-                   str(e["ctx"]["error"]) if e["type"] == "value_error" else e["msg"])
+        FieldError(".".join(str(p) for p in e["loc"]) or exc.title, validation_message(e))
         for e in exc.errors()])
 
 

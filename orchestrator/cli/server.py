@@ -13,7 +13,8 @@ app = typer.Typer(help="The flowpool server: API, scheduler and (by default) a b
 
 @app.command("start")
 def start(host: str = typer.Option("127.0.0.1", help="address the API listens on"),
-          port: int = typer.Option(DEFAULT_API_PORT, help="port the API listens on"),
+          port: int = typer.Option(DEFAULT_API_PORT, min=1, max=65534,
+                                   help="port the API listens on; the bundled Redis takes the next"),
           scheduler: bool = typer.Option(True, "--scheduler/--no-scheduler",
                                          help="run the scheduler in this process"),
           upgrade: bool = typer.Option(False, "--upgrade", help=(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..errors import AlreadyExists, FieldError, InvalidInput
+from ..errors import AlreadyExists, FieldError, InvalidInput, validation_message
 from ..models import LimitUsage, WorkPoolCreate, WorkPoolDetail
 from .common import client
 from .output import OUTPUT_OPTION, Output, print_fields, print_table, show
@@ -47,7 +47,7 @@ def _validated(fields: dict) -> WorkPoolCreate:
         return WorkPoolCreate(**fields)
     except ValidationError as exc:
         raise InvalidInput("invalid work pool", [FieldError(
-            "--" + ".".join(str(p) for p in e["loc"]).replace("_", "-"), e["msg"])
+            "--" + ".".join(str(p) for p in e["loc"]).replace("_", "-"), validation_message(e))
             for e in exc.errors()]) from None
 
 
@@ -128,6 +128,20 @@ def pause(name: str) -> None:
 def resume(name: str) -> None:
     """Dispatch the pool's runs again."""
     _change(name, " resumed", paused=False)
+
+
+@app.command("delete")
+def delete(name: str,
+           force: bool = typer.Option(False, "--force", help="cancel its runs in progress instead of refusing"),
+           output: Output = OUTPUT_OPTION) -> None:
+    """Delete a work pool no deployment uses, and its queues; its waiting runs go with it.
+
+    Refuses while runs are in progress, naming them, unless --force cancels them."""
+    from .deployment import print_removal
+
+    with client() as api:
+        removal = api.delete_work_pool(name, force)
+    show(removal, output, lambda r: print_removal(f"Work pool {r.name!r}", r))
 
 
 @app.command("get-default-base-job-template")

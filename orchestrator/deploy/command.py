@@ -11,8 +11,8 @@ from ..cli.common import client, merged_parameters
 from ..cli.output import OUTPUT_OPTION, Output, show
 from ..cli.schedule_options import (ANCHOR_OPTION, CRON_OPTION, INTERVAL_OPTION, RRULE_OPTION,
                                     TIMEZONE_OPTION, keep_interval_anchor, schedule_from_options)
-from ..entrypoints import load_flow, split_entrypoint
-from ..errors import FieldError, InvalidInput
+from ..entrypoints import as_flow, is_flow, load_object, split_entrypoint
+from ..errors import FieldError, InvalidInput, validation_message
 from ..models import DeploymentCreate
 from ..parameters import parameter_schema, parse_assignments, validate_against_schema
 from ..schedules import check_schedule_parameters, describe
@@ -28,9 +28,9 @@ class CollisionOption(str, Enum):
 
 def deploy(entrypoint: str = typer.Argument(None, help="path/to/file.py:function (optional with a project file)"),
            name: list[str] = typer.Option(None, "--name", "-n", help="deployment name; with a project file, which to deploy (repeatable, FLOW/NAME, globs)"),
-           pool: str = typer.Option(None, "--pool", "-p", help="work pool the runs go to"),
+           pool: str = typer.Option(None, "--pool", help="work pool the runs go to"),
            work_queue: str = typer.Option(None, "--work-queue", "-q", help="work queue of the pool"),
-           param: list[str] = typer.Option(None, "--param", help="default parameter k=v (repeatable)"),
+           param: list[str] = typer.Option(None, "--param", "-p", help="default parameter k=v (repeatable)"),
            params: str = typer.Option(None, "--params", help="default parameters as a JSON object"),
            job_variable: list[str] = typer.Option(None, "--job-variable", help="job variable k=v"),
            description: str = typer.Option(None, help="defaults to the flow's docstring"),
@@ -53,6 +53,7 @@ def deploy(entrypoint: str = typer.Argument(None, help="path/to/file.py:function
     Without schedule flags, a redeploy keeps the deployment's schedules.
 
     With a project file (flowpool.yaml, else prefect.yaml), deploys the deployments it declares."""
+    _check_param_assignments(param)
     if project_deploy_wanted(entrypoint, name, pool, all_deployments, project_file, dry_run):
         deploy_project(DeployFlags(
             entrypoint=entrypoint, names=tuple(name or ()), all=all_deployments,
@@ -85,6 +86,15 @@ def deploy(entrypoint: str = typer.Argument(None, help="path/to/file.py:function
         warn_literal_secrets(request)
         deployment = api.upsert_deployment(request)
     show(deployment, output, _print_registered)
+
+
+def _check_param_assignments(assignments: list[str] | None) -> None:
+    """`-p` is `--param`, as in `deployment run`; a bare name was likely meant as the pool."""
+    for item in assignments or []:
+        if "=" not in item:
+            raise InvalidInput(f"--param {item!r} is not of the form key=value", [FieldError(
+                "--param", "write it as key=value, e.g. repo=flowpool; -p gives a parameter,"
+                           f" the work pool is --pool {item}")])
 
 
 def _print_registered(d) -> None:
@@ -122,7 +132,7 @@ def build_deployment(entrypoint: str, name: str, pool: str, work_queue: str | No
     """Import the flow and describe it: schema from its signature, description from its docstring."""
     root = (root or Path.cwd()).resolve()
     entrypoint = _relative_entrypoint(entrypoint, root)
-    flow = load_flow(entrypoint, root)
+    flow = _loaded_flow(entrypoint, root)
     schema = parameter_schema(flow.fn)
     _check_default_parameters(parameters, schema)
     extra = _runtime_options(flow, extra)
@@ -136,7 +146,19 @@ def build_deployment(entrypoint: str, name: str, pool: str, work_queue: str | No
             work_pool_name=pool, work_queue_name=work_queue, job_variables=job_variables, **extra)
     except ValidationError as exc:
         raise InvalidInput("invalid deployment", [FieldError(
-            ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]) from None
+            ".".join(str(p) for p in e["loc"]), validation_message(e))
+            for e in exc.errors()]) from None
+
+
+def _loaded_flow(entrypoint: str, root: Path):
+    """The flow at `entrypoint`; a plain function deploys too, with a warning, since it gets
+    none of a flow's options (name, retries, timeout) and may have been meant to be a task."""
+    obj = load_object(entrypoint, root)
+    if callable(obj) and not is_flow(obj):
+        typer.echo(f"Warning: {entrypoint} is not decorated with @flow; it deploys as a flow"
+                   " named after the function. Add @flow to give it a name, retries or a"
+                   " timeout.", err=True)
+    return as_flow(obj, entrypoint)
 
 
 def _runtime_options(flow, options: dict) -> dict:

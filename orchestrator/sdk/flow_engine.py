@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from ..errors import FlowpoolError, RunTimeoutError, UpstreamTaskError
+from ..errors import FlowExited, FlowpoolError, RunTimeoutError, UpstreamTaskError
 from .futures import resolve_futures
 from .live_runs import DeploymentInfo, FlowRun
 from .retries import delay_list, retry_delay_s
@@ -149,6 +149,8 @@ def _attempt_sync(flow: Any, run: FlowRun, context: FlowRunContext, arguments: d
         outcome = flow.fn(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - the attempt's failure
         outcome = _Failure(exc)
+    except SystemExit as exc:
+        outcome = _exit_outcome(run, exc)
     return _outcome_state(flow, run, context, outcome)
 
 
@@ -165,7 +167,20 @@ async def _attempt_async(flow: Any, run: FlowRun, context: FlowRunContext,
             outcome = await flow.fn(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - the attempt's failure
         outcome = _Failure(exc)
+    except SystemExit as exc:
+        outcome = _exit_outcome(run, exc)
     return _outcome_state(flow, run, context, outcome)
+
+
+def _exit_outcome(run: FlowRun, exc: SystemExit) -> Any:
+    """`sys.exit()` in the flow of a deployed run ends the run as it would end a script: code
+    0 (or none) completes it, without a result; any other code fails it. In a flow called
+    from a program, or in a child flow, the exit goes on up, as it would without flowpool."""
+    if run.deployment is None or run.parent_flow_run_id is not None:
+        raise exc
+    if exc.code in (None, 0):
+        return None
+    return _Failure(FlowExited(f"the flow called sys.exit({exc.code!r})"))
 
 
 class _Failure:

@@ -264,7 +264,7 @@ def _state_values(run: FlowRun, proposal: StateProposal, now: datetime, issues_t
     if to is StateType.RUNNING:
         values["attempt"] = run.attempt + 1
         values["worker_name"] = worker_name
-        values["start_time"] = run.start_time or now
+        values["start_time"] = now  # the current attempt's start; each is in the history
     if to in FINAL_STATES:
         values["end_time"] = now
     if to is StateType.COMPLETED:

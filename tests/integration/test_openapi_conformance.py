@@ -55,10 +55,13 @@ def seed_objects(stack: LocalStack) -> dict[str, str]:
 
 def config(ids: dict[str, str]) -> str:
     """schemathesis.toml: the 422 setting above, and the seeded objects' names and ids as the
-    path parameters of the operations on existing objects."""
+    path parameters of the operations on existing objects. Deleting the seeded pool or
+    deployment is left out: every later operation on them would answer 404."""
     operations = [
-        (r"^/api/work_pools/\{name\}", {"name": POOL, "queue": "default"}),
-        (r"^/api/deployments/name/", {"flow_name": FLOW, "name": DEPLOYMENT}),
+        (r"^/api/work_pools/\{name\}", {"name": POOL, "queue": "default"},
+         r"^/api/work_pools/\{name\}$"),
+        (r"^/api/deployments/name/", {"flow_name": FLOW, "name": DEPLOYMENT},
+         r"^/api/deployments/name/\{flow_name\}/\{name\}$"),
         (r"^/api/deployments/\{deployment_id\}$", {"deployment_id": ids["deployment_id"]}),
         (r"^/api/flow_runs/\{run_id\}", {"run_id": ids["run_id"]}),
         (r"^/api/concurrency_limits/\{name\}", {"name": LIMIT}),
@@ -66,8 +69,10 @@ def config(ids: dict[str, str]) -> str:
     ]
     lines = ["[checks.positive_data_acceptance]",
              'expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]']
-    for pattern, parameters in operations:
+    for pattern, parameters, *spared in operations:
         lines += ["", "[[operations]]", f"include-path-regex = {json.dumps(pattern)}",
+                  *(['exclude-method-regex = "^delete$"',  # both regexes must match to exclude
+                     f"exclude-path-regex = {json.dumps(spared[0])}"] if spared else []),
                   "parameters = { " + ", ".join(f'"path.{k}" = {json.dumps(v)}'
                                                 for k, v in parameters.items()) + " }"]
     return "\n".join(lines) + "\n"
