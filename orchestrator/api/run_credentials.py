@@ -35,6 +35,7 @@ _RUN_ROUTES = [
     ("DELETE", re.compile(r"^/api/variables/[^/]+$")),
     ("GET", re.compile(r"^/api/task_cache/[^/]+$")),
     ("PUT", re.compile(r"^/api/task_cache/[^/]+$")),
+    ("POST", re.compile(r"^/api/events$")),
 ]
 
 

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from ..deploy.command import deploy
 from ..deploy.init_command import init
 from ..errors import FieldError, FlowpoolError, InvalidInput
-from . import (concurrency_limit, deployment, flow_run, scheduler, server, task_run, variable,
-               work_pool, work_queue, worker)
+from . import (automation, concurrency_limit, deployment, event, flow_run, scheduler, server,
+               task_run, variable, work_pool, work_queue, worker)
 
 app = typer.Typer(name="flowpool", no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Deploy Python flows and run them on work pools.")
@@ -23,6 +23,8 @@ app.add_typer(deployment.app, name="deployment")
 app.add_typer(flow_run.app, name="flow-run")
 app.add_typer(task_run.app, name="task-run")
 app.add_typer(variable.app, name="variable")
+app.add_typer(event.app, name="event")
+app.add_typer(automation.app, name="automation")
 app.add_typer(concurrency_limit.app, name="concurrency-limit")
 app.add_typer(concurrency_limit.app, name="gcl", help="Alias of concurrency-limit.")
 app.command("deploy")(deploy)

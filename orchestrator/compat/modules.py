@@ -64,6 +64,7 @@ MODULES: dict[str, dict[str, str]] = {
         "UpstreamTaskError": "errors:UpstreamTaskError", "ParameterTypeError": "errors:InvalidInput",
         "ObjectAlreadyExists": "errors:AlreadyExists",
     },
+    "prefect.events": {"emit_event": "sdk.events:emit_event", "Event": "models.events:Event"},
     "prefect.utilities": {},
     "prefect.utilities.annotations": {"unmapped": "sdk.annotations:unmapped",
                                       "allow_failure": "sdk.annotations:allow_failure",

@@ -56,6 +56,7 @@ class LocalReporter:
         self.logs: list[LogLine] = []
         self.artifacts: dict[str, ArtifactReport] = {}
         self.batches = 0
+        self.events: list[Any] = []
         self.variables = _shared_variables if variables is None else variables
         self.limits = limits or shared_limits()
         self._cache = cache
@@ -87,6 +88,22 @@ class LocalReporter:
     def delete_variable(self, name: str) -> bool:
         with self._lock:
             return self.variables.pop(name, _MISSING) is not _MISSING
+
+    # Events (kept in memory, in the order emitted)
+
+    def emit_event(self, request: Any) -> Any:
+        from datetime import datetime, timezone
+
+        from ..models import new_id
+        from ..models.events import Event
+
+        with self._lock:
+            event = Event(seq=len(self.events) + 1, id=new_id(), event=request.event,
+                          occurred=request.occurred or datetime.now(timezone.utc),
+                          resource=request.resource, related=request.related,
+                          payload=request.payload)
+            self.events.append(event)
+        return event
 
     # Global concurrency limits
 

@@ -130,6 +130,10 @@ class Reporter(Protocol):
     def delete_variable(self, name: str) -> bool:
         """Unset a variable; whether it was set."""
 
+    def emit_event(self, request: Any) -> Any:
+        """Store an event (an EventCreate); the stored Event, or None when it could not be
+        delivered (never raises for the API being away)."""
+
     def acquire_slots(self, names: Sequence[str], occupy: int, timeout_s: float | None,
                       rate_limit: bool, strict: bool) -> SlotLease:
         """Take `occupy` slots on every limit in `names` at once, waiting up to `timeout_s`
