@@ -10,6 +10,7 @@ window starts where that one ended.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -75,9 +76,14 @@ def is_after(trigger: EventTrigger, event: Event) -> bool:
     return bool(trigger.after) and matches_pattern(event.event, trigger.after)
 
 
+MAX_KEY_CHARS = 200
+
+
 def bucket_key(trigger: EventTrigger, event: Event) -> str:
-    """The values of the `for_each` labels (on the resource, else on a related resource)."""
-    return "\x1f".join(_label_value(event, label) for label in trigger.for_each)
+    """The values of the `for_each` labels (on the resource, else on a related resource); a
+    digest of them when they are long."""
+    key = "\x1f".join(_label_value(event, label) for label in trigger.for_each)
+    return key if len(key) <= MAX_KEY_CHARS else hashlib.sha256(key.encode()).hexdigest()
 
 
 def _label_value(event: Event, label: str) -> str:

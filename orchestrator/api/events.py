@@ -1,8 +1,6 @@
 """Routes for events: emit one (flow code's `emit_event`), list and follow them."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Query
 
 from ..models.events import Event, EventCreate
@@ -35,9 +33,8 @@ def list_events(name: str | None = Query(None, max_length=200,
                                              description="resource id pattern, `*` as in name"),
                 after: int | None = Query(None, ge=0, le=2**62,
                                           description="only events stored after this seq"),
-                since: datetime | None = None,
                 limit: int = Query(100, ge=1, le=MAX_EVENTS_PER_PAGE),
                 db: Database = Depends(get_db)) -> list[Event]:
     """Events oldest first: the newest `limit`, or with `after`, the next `limit` (a feed)."""
     with db.connect() as conn:
-        return store.list_events(conn, name, resource, after, since, limit)
+        return store.list_events(conn, name, resource, after, limit=limit)

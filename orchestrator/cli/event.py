@@ -51,9 +51,13 @@ def _last_seq(api) -> int:
 
 
 def _print(events: list[Event], output: Output, header: bool) -> None:
+    """The first page as a table (or a JSON list); what follows a line per event (JSON lines)."""
     if output is Output.json:
-        for event in events:
-            print_json(event)
+        if header:
+            print_json(events)
+        else:
+            for event in events:
+                typer.echo(event.model_dump_json())
         return
     rows = [dict(occurred=e.occurred, event=e.event, resource=e.resource[RESOURCE_ID],
                  related=_related(e)) for e in events]

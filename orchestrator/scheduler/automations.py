@@ -143,7 +143,7 @@ class Automator:
     # -- actions --------------------------------------------------------------------------
     def _fire(self, conn: sa.Connection, automation: Automation, firing_key: str,
               event: dict | None, now: datetime, todo: AfterCommit) -> None:
-        firing_id = store.record_firing(conn, automation.id, firing_key[:300], now)
+        firing_id = store.record_firing(conn, automation.id, firing_key, now)
         if firing_id is None:
             return  # fired before: it acted then
         log.info("automation %r fired (%s)", automation.name, firing_key)
