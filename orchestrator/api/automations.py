@@ -25,7 +25,7 @@ class AutomationDetail(Automation):
 @router.post("", status_code=201)
 def create_automation(request: AutomationCreate, db: Database = Depends(get_db)) -> Automation:
     with db.begin() as conn:
-        if request.deployment_id:
+        if request.deployment_id is not None:
             read_deployment_by_id(conn, request.deployment_id)
         return store.create_automation(conn, request, utcnow()).masked()
 

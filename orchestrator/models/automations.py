@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from ..bounds import DAY_S
 from ..templating import placeholders
@@ -33,33 +33,25 @@ class Posture(str, Enum):
     PROACTIVE = "Proactive"
 
 
-def _as_list(value: Any) -> Any:
+def _as_list(value: Any) -> list:
     return [value] if isinstance(value, str) else value
 
 
-def _normalized_matcher(value: Any) -> Any:
-    """`{label: pattern or [patterns]}` with labels and resource ids written the flowpool way."""
-    if not isinstance(value, dict):
-        return value
+def _normalized_matcher(value: dict[str, Any]) -> dict[str, list[str]]:
+    """`{label: [patterns]}` with labels and resource ids written the flowpool way."""
     out = {}
     for key, patterns in value.items():
-        key = flowpool_name(str(key))
-        patterns = _as_list(patterns)
-        if key == RESOURCE_ID and isinstance(patterns, list):
-            patterns = [flowpool_name(p) if isinstance(p, str) else p for p in patterns]
-        out[key] = patterns
+        key, patterns = flowpool_name(key), _as_list(patterns)
+        out[key] = [flowpool_name(p) for p in patterns] if key == RESOURCE_ID else patterns
     return out
 
 
-def _matcher_list(value: Any) -> Any:
-    value = [value] if isinstance(value, dict) else value
-    return [_normalized_matcher(v) for v in value] if isinstance(value, list) else value
+def _matcher_list(value: Any) -> list:
+    return [value] if isinstance(value, dict) else value
 
 
-def _event_names(value: Any) -> Any:
-    value = _as_list(value)
-    return [flowpool_name(v) if isinstance(v, str) else v for v in value] \
-        if isinstance(value, list) else value
+def _event_names(value: Any) -> list[str]:
+    return [flowpool_name(v) for v in _as_list(value)]
 
 
 def _whole_seconds(value: Any) -> Any:
@@ -69,24 +61,22 @@ def _whole_seconds(value: Any) -> Any:
     return float(value)
 
 
-Matcher = Annotated[dict[str, Annotated[list[Pattern], Field(max_length=MAX_PATTERNS)]],
-                    BeforeValidator(_normalized_matcher), Field(max_length=MAX_PATTERNS)]
-EventNames = Annotated[list[Pattern], BeforeValidator(_event_names),
-                       Field(max_length=MAX_PATTERNS)]
+# A pattern or a list of them: Prefect's files write both.
+Patterns = Annotated[list[Pattern], Field(max_length=MAX_PATTERNS)] | Pattern
+Matcher = Annotated[dict[str, Patterns], Field(max_length=MAX_PATTERNS),
+                    AfterValidator(_normalized_matcher)]
+EventNames = Annotated[Patterns, AfterValidator(_event_names)]
 Within = Annotated[float, BeforeValidator(_whole_seconds), Field(ge=0, le=MAX_WITHIN_S)]
 
 
 class EventTrigger(Model):
     type: Literal["event"] = "event"
     match: Matcher = Field(default_factory=dict)
-    match_related: Annotated[list[Matcher], BeforeValidator(_matcher_list),
-                             Field(max_length=MAX_PATTERNS)] = Field(default_factory=list)
+    match_related: Annotated[Annotated[list[Matcher], Field(max_length=MAX_PATTERNS)] | Matcher,
+                             AfterValidator(_matcher_list)] = Field(default_factory=list)
     after: EventNames = Field(default_factory=list)
     expect: EventNames = Field(default_factory=list)
-    for_each: Annotated[list[Pattern], BeforeValidator(
-        lambda v: [flowpool_name(x) if isinstance(x, str) else x for x in _as_list(v)]
-        if isinstance(_as_list(v), list) else v), Field(max_length=MAX_PATTERNS)] = \
-        Field(default_factory=list)
+    for_each: EventNames = Field(default_factory=list)  # labels, written either way
     posture: Posture = Posture.REACTIVE
     threshold: PositiveCount = 1
     within: Within = 0.0
@@ -163,7 +153,7 @@ class AutomationCreate(Model):
     trigger: EventTrigger
     actions: Annotated[list[Action], Field(min_length=1, max_length=MAX_ACTIONS)]
     # Set on the automations made from a deployment's `triggers:`; a new deploy replaces them.
-    deployment_id: Annotated[str, StringConstraints(max_length=36)] | None = None
+    deployment_id: Annotated[str, StringConstraints(min_length=1, max_length=36)] | None = None
 
     @field_validator("actions", mode="before")
     @classmethod
