@@ -52,10 +52,8 @@ def automations_of(triggers: Any, full_name: str, loc: Loc, lines: LineIndex | N
 def _automation(entry: dict[str, Any], full_name: str, position: int, where: Loc,
                 lines: LineIndex | None) -> AutomationCreate | list[FieldError]:
     known = {"enabled", "name", "description", *TRIGGER_FIELDS, *ACTION_FIELDS}
-    unknown = sorted(set(entry) - known)
-    if unknown:
-        return [field_error(where + (key,), "unknown key of a trigger; use: "
-                            + ", ".join(sorted(known)), lines) for key in unknown]
+    errors = [field_error(where + (key,), "unknown key of a trigger; use: "
+                          + ", ".join(sorted(known)), lines) for key in sorted(set(entry) - known)]
     action = {"type": "run-deployment", **{k: entry[k] for k in ACTION_FIELDS if k in entry}}
     body = {"name": entry.get("name") or f"{full_name}__automation_{position + 1}",
             "description": entry.get("description") or "",
@@ -63,16 +61,18 @@ def _automation(entry: dict[str, Any], full_name: str, position: int, where: Loc
             "trigger": {k: entry[k] for k in TRIGGER_FIELDS if k in entry},
             "actions": [action]}
     try:
-        return AutomationCreate.model_validate(body)
+        automation = AutomationCreate.model_validate(body)
     except ValidationError as exc:
-        return [field_error(where + _in_entry(tuple(e["loc"])), describe_error(e), lines)
-                for e in exc.errors()]
+        return errors + [field_error(where + _in_entry(tuple(e["loc"])),
+                                     describe_error(e).removeprefix("Value error, "), lines)
+                         for e in exc.errors()]
+    return errors or automation
 
 
 def _in_entry(loc: tuple) -> tuple:
     """Where a field of the automation was written in the trigger entry."""
     if loc[:1] == ("trigger",):
         return loc[1:]
-    if loc[:2] == ("actions", 0):
-        return loc[2:]
+    if loc[:3] == ("actions", 0, "run-deployment"):
+        return loc[3:]
     return loc

@@ -147,3 +147,14 @@ def test_an_emitted_event_needs_a_resource_id_and_roles_on_related_resources():
                        resource={"prefect.resource.id": "prefect.result.1"})
     assert made.event == "flowpool.result.produced"
     assert made.resource == {"flowpool.resource.id": "flowpool.result.1"}
+
+
+def test_the_events_retention_setting_reads_durations_and_refuses_others(monkeypatch):
+    from config.settings import Settings
+
+    monkeypatch.setenv("FLOWPOOL_EVENTS_RETENTION", "12h")
+    assert Settings().events_retention_s == 12 * 3600
+    assert Settings(events_retention="90").events_retention_s == 90
+    for bad, words in (("a week", "not a duration"), ("0s", "between 1s and 3650d")):
+        with pytest.raises(ValidationError, match=words):
+            Settings(events_retention=bad)
