@@ -160,31 +160,10 @@ class Automator:
 
     def _act(self, conn: sa.Connection, automation: Automation, action: Any,
              event: dict | None, firing_key: str, now: datetime, todo: AfterCommit) -> dict:
-        if isinstance(action, RunDeployment):
-            deployment = _deployment(conn, action.deployment, automation, event)
-            request = FlowRunCreate(parameters=render(action.parameters, _resolver(event)),
-                                    job_variables=render(action.job_variables, _resolver(event)),
-                                    tags=["automation"])
-            run = runs_store.create_flow_run(
-                conn, deployment, read_work_pool(conn, deployment.work_pool_name), request, now,
-                idempotency_key=f"automation:{firing_key}"[:300])
-            todo.runs_created += 1
-            return {"action": action.type, "flow_run": run.id}
-        if isinstance(action, (PauseDeployment, ResumeDeployment)):
-            deployment = _deployment(conn, action.deployment, automation, event)
-            set_deployment_paused(conn, deployment, isinstance(action, PauseDeployment), now)
-            return {"action": action.type, "deployment": deployment.id}
-        if isinstance(action, CancelFlowRun):
-            run = runs_store.cancel_flow_run(conn, _related_id(event, "flow-run"), now)
-            if run.state_type is StateType.CANCELLING:
-                todo.cancels.append(run.id)
-            return {"action": action.type, "flow_run": run.id}
-        if isinstance(action, PauseWorkPool):
-            pool = action.work_pool or _related_id(event, "work-pool")
-            update_work_pool(conn, pool, WorkPoolUpdate(paused=True), now)
-            return {"action": action.type, "work_pool": pool}
-        todo.webhooks.append((action, render(action.payload, _resolver(event))))
-        return {"action": action.type}
+        """Take one action; what it did, for the firing's record."""
+        done = ACTIONS[type(action)](Acting(conn, automation, event, firing_key, now, todo),
+                                     action)
+        return {"action": action.type, **done}
 
     def _after_commit(self, todo: AfterCommit) -> None:
         for run_id in todo.cancels:
@@ -206,6 +185,62 @@ class Automator:
         if deleted:
             log.info("deleted %d event(s) older than the retention period", deleted)
             self._cleaned_at = None if deleted >= CLEANUP_BATCH else now
+
+
+@dataclass
+class Acting:
+    """What an action acts with: the transaction, the automation and the event that fired it."""
+
+    conn: sa.Connection
+    automation: Automation
+    event: dict | None
+    firing_key: str
+    now: datetime
+    todo: AfterCommit
+
+
+def _run_deployment(acting: Acting, action: RunDeployment) -> dict:
+    deployment = _deployment(acting.conn, action.deployment, acting.automation, acting.event)
+    resolve = _resolver(acting.event)
+    request = FlowRunCreate(parameters=render(action.parameters, resolve),
+                            job_variables=render(action.job_variables, resolve),
+                            tags=["automation"])
+    run = runs_store.create_flow_run(
+        acting.conn, deployment, read_work_pool(acting.conn, deployment.work_pool_name), request,
+        acting.now, idempotency_key=f"automation:{acting.firing_key}")
+    acting.todo.runs_created += 1
+    return {"flow_run": run.id}
+
+
+def _pause_or_resume_deployment(acting: Acting, action: PauseDeployment | ResumeDeployment) -> dict:
+    deployment = _deployment(acting.conn, action.deployment, acting.automation, acting.event)
+    set_deployment_paused(acting.conn, deployment, isinstance(action, PauseDeployment),
+                          acting.now)
+    return {"deployment": deployment.id}
+
+
+def _cancel_flow_run(acting: Acting, action: CancelFlowRun) -> dict:
+    run = runs_store.cancel_flow_run(acting.conn, _related_id(acting.event, "flow-run"),
+                                     acting.now)
+    if run.state_type is StateType.CANCELLING:
+        acting.todo.cancels.append(run.id)  # its worker is told once this commits
+    return {"flow_run": run.id}
+
+
+def _pause_work_pool(acting: Acting, action: PauseWorkPool) -> dict:
+    pool = action.work_pool or _related_id(acting.event, "work-pool")
+    update_work_pool(acting.conn, pool, WorkPoolUpdate(paused=True), acting.now)
+    return {"work_pool": pool}
+
+
+def _call_webhook_later(acting: Acting, action: CallWebhook) -> dict:
+    acting.todo.webhooks.append((action, render(action.payload, _resolver(acting.event))))
+    return {}
+
+
+ACTIONS = {RunDeployment: _run_deployment, PauseDeployment: _pause_or_resume_deployment,
+           ResumeDeployment: _pause_or_resume_deployment, CancelFlowRun: _cancel_flow_run,
+           PauseWorkPool: _pause_work_pool, CallWebhook: _call_webhook_later}
 
 
 def _needs_window(automation: Automation, buckets: dict[tuple[str, str], Bucket]) -> bool:
