@@ -6,14 +6,16 @@ Prefect-compat layer; a leader killed mid-stream neither drops nor doubles an ac
 from __future__ import annotations
 
 import json
+import subprocess
 import textwrap
+import threading
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
 import redis as redis_lib
 
-from devstack import LocalStack, wait_for
+from devstack import LocalStack, flowpool_command, wait_for
 from orchestrator.models import FlowRunCreate
 from orchestrator.models.automations import AutomationCreate
 from orchestrator.states import FINAL_STATES, StateType
@@ -296,3 +298,27 @@ def test_a_leader_killed_mid_stream_neither_drops_nor_doubles_an_action(split_st
     wait_for(lambda: api.read_deployment("fails/fails").paused, 30, "the marker to be evaluated")
     xs = sorted(r.parameters["x"] for r in runs_of(api, "downstream/down"))
     assert xs == [10 * n for n in range(1, runs + 1)]
+
+
+def test_event_ls_follow_prints_new_events_as_they_come(astack):
+    command = [*flowpool_command(), "event", "ls", "--follow", "--name", "follow.*", "-o", "json"]
+    follower = subprocess.Popen(command, env=astack.env(), stdout=subprocess.PIPE, text=True)
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in follower.stdout:
+            lines.append(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        wait_for(lambda: lines, 30, "the first page (none yet)")
+        with httpx.Client(base_url=astack.api_url) as http:
+            http.post("/events", json={"event": "follow.me", "payload": {"n": 1},
+                                       "resource": {"flowpool.resource.id": "t"}}
+                      ).raise_for_status()
+        line = wait_for(lambda: next((x for x in list(lines) if "follow.me" in x), None), 30,
+                        "the followed event")
+        assert json.loads(line)["payload"] == {"n": 1}
+    finally:
+        follower.terminate()
+        follower.wait(timeout=15)
