@@ -83,7 +83,7 @@ def test_three_failures_within_60_seconds_fire_once(database):
         "expect": ["prefect.flow-run.Failed"], "threshold": 3, "within": 60,
         "match_related": {"prefect.resource.role": "deployment", "prefect.resource.name": "a"}},
         actions=[{"type": "pause-deployment", "deployment": "a/a"}])
-    automator, start = Automator(database, None, WEEK_S), utcnow() - timedelta(seconds=100)
+    automator, start = Automator(database, None, WEEK_S), utcnow()
     for at_s in (0, 20):
         emit(database, "flowpool.flow-run.Failed", a, start + timedelta(seconds=at_s))
     emit(database, "flowpool.flow-run.Failed", a, start + timedelta(seconds=90))  # too late
@@ -170,6 +170,19 @@ def test_two_leaders_evaluating_at_once_act_once_per_event(database):
     assert errors == []
     assert sorted(r.parameters["x"] for r in runs_of(database, b)) == list(range(40))
     assert firings(database) == 40
+
+
+def test_an_automation_sees_only_the_events_from_its_creation_on(database):
+    a, b = make_deployment(database, "a"), make_deployment(database, "b")
+    emit(database, "flowpool.flow-run.Completed", a, utcnow(), result=1)
+    Automator(database, None, WEEK_S).run(utcnow())  # no automation yet: passed by
+    emit(database, "flowpool.flow-run.Completed", a, utcnow() - timedelta(seconds=1), result=2)
+    make_automation(database, trigger={"expect": ["flowpool.flow-run.Completed"]},
+                    actions=[{"type": "run-deployment", "deployment": "b/b",
+                              "parameters": {"x": "{{ event.payload.result }}"}}])
+    emit(database, "flowpool.flow-run.Completed", a, utcnow(), result=3)
+    Automator(database, None, WEEK_S).run(utcnow())
+    assert [r.parameters["x"] for r in runs_of(database, b)] == [3]
 
 
 def test_old_evaluated_events_are_deleted_after_the_retention_period(database):

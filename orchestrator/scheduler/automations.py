@@ -32,7 +32,7 @@ from ..store import flow_runs as runs_store
 from ..store.database import Database
 from ..store.deployment_schedules import set_deployment_paused
 from ..store.deployments import read_deployment, read_deployment_by_id
-from ..store.events import claim_unevaluated, delete_events_before
+from ..store.events import claim_unevaluated, delete_events_before, mark_all_evaluated
 from ..store.work_pools import read_work_pool, update_work_pool
 from ..templating import render
 from ..triggers import Bucket, bucket_key, expire, is_after, is_expected, new_bucket, \
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 EVENT_BATCH = 500
 CLEANUP_INTERVAL_S = 60.0
 CLEANUP_BATCH = 5000
+PASS_BY_INTERVAL_S = 5.0
 
 
 class TakenElsewhere(Exception):
@@ -61,15 +62,31 @@ class Automator:
     def __init__(self, db: Database, redis, retention_s: float):
         self.db, self.redis, self.retention_s = db, redis, retention_s
         self._cleaned_at: datetime | None = None
+        self._passed_at: datetime | None = None
 
     def run(self, now: datetime) -> bool:
         """One pass; True when it should run again at once (more events, or runs created)."""
+        with self.db.connect() as conn:
+            enabled = store.list_automations(conn, enabled_only=True)
+        if not enabled:
+            self._pass_events_by(now)
+            self._clean_up(now)
+            return False
         todo = AfterCommit()
         more = self._evaluate_events(now, todo)
-        self._close_windows(now, todo)
+        self._close_windows(enabled, now, todo)
         self._after_commit(todo)
         self._clean_up(now)
         return more or todo.runs_created > 0
+
+    def _pass_events_by(self, now: datetime) -> None:
+        """With no automation to run them through, events are only marked seen, in one
+        statement now and then: an automation sees only the events from its creation on."""
+        if self._passed_at and (now - self._passed_at).total_seconds() < PASS_BY_INTERVAL_S:
+            return
+        self._passed_at = now
+        with self.db.begin() as conn:
+            mark_all_evaluated(conn)
 
     # -- events ---------------------------------------------------------------------------
     def _evaluate_events(self, now: datetime, todo: AfterCommit) -> bool:
@@ -94,6 +111,8 @@ class Automator:
         for event in batch:
             for automation in automations:
                 trigger = automation.trigger
+                if event.occurred < automation.updated:
+                    continue  # it happened before the automation was created or resumed
                 if not (is_expected(trigger, event) or is_after(trigger, event)) \
                         or not resource_matches(trigger, event):
                     continue
@@ -110,10 +129,12 @@ class Automator:
             self._fire(conn, automation, firing_key, event, now, todo)
 
     # -- proactive windows ----------------------------------------------------------------
-    def _close_windows(self, now: datetime, todo: AfterCommit) -> None:
+    def _close_windows(self, enabled: list[Automation], now: datetime,
+                       todo: AfterCommit) -> None:
+        proactive = [a for a in enabled if a.trigger.posture is Posture.PROACTIVE]
+        if not proactive:
+            return
         with self.db.connect() as conn:
-            proactive = [a for a in store.list_automations(conn, enabled_only=True)
-                         if a.trigger.posture is Posture.PROACTIVE]
             buckets = store.read_buckets(conn, [a.id for a in proactive])
         due = [a for a in proactive if _needs_window(a, buckets)
                or any(b.end <= now for (aid, _), b in buckets.items() if aid == a.id)]

@@ -137,6 +137,12 @@ def claim_unevaluated(conn: sa.Connection, limit: int) -> list[Event] | None:
     return [_event(row) for row in rows]
 
 
+def mark_all_evaluated(conn: sa.Connection) -> int:
+    """Mark every event not yet evaluated as seen (when no automation is enabled)."""
+    return conn.execute(events.update().where(events.c.evaluated.is_(False))
+                        .values(evaluated=True)).rowcount
+
+
 def delete_events_before(conn: sa.Connection, cutoff: datetime, limit: int) -> int:
     """Delete up to `limit` of the events that occurred before `cutoff` (evaluated ones: an
     event is never dropped before the automations saw it)."""
