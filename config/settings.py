@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_API_PORT = 4300
@@ -49,6 +49,19 @@ class Settings(BaseSettings):
     # bytes of log lines one flow run may store; later lines are dropped and counted
     run_log_limit: int = Field(default=DEFAULT_RUN_LOG_LIMIT, ge=0, le=2**40)
 
+    # how long events are kept: seconds, or a number with s, m, h or d (7d, 12h)
+    events_retention: str = "7d"
+
+    @field_validator("events_retention")
+    @classmethod
+    def _retention_is_a_duration(cls, value: str) -> str:
+        duration_s(value)
+        return value
+
+    @property
+    def events_retention_s(self) -> float:
+        return duration_s(self.events_retention)
+
     # client behaviour
     http_timeout_s: float = 30.0
     http_retry_for_s: float = 60.0
@@ -60,6 +73,23 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+
+UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_s(text: str) -> float:
+    """`90`, `90s`, `15m`, `12h`, `7d` in seconds (at least 1 s, at most 10 years)."""
+    text = text.strip().lower()
+    number, unit = (text[:-1], text[-1]) if text[-1:] in UNITS_S else (text, "s")
+    try:
+        seconds = float(number) * UNITS_S[unit]
+    except ValueError:
+        raise ValueError(f"{text!r} is not a duration; write seconds or a number with s, m, h"
+                         " or d, e.g. 7d") from None
+    if not 1 <= seconds <= 3650 * 86400:
+        raise ValueError(f"{text!r}: give between 1s and 3650d")
+    return seconds
 
 
 @functools.lru_cache(maxsize=1)

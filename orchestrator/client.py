@@ -10,6 +10,9 @@ import random
 import time
 from typing import Any, Iterator, TypeVar
 
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
 import httpx
 from pydantic import BaseModel
 
@@ -35,6 +38,10 @@ from .models.task_cache import TaskCacheEntry, TaskCacheWrite
 from .models.task_runs import TaskRun
 from .models.variables import Variable, VariableCreate, VariableValue
 from .schedules import STORED, DeploymentSchedule
+
+if TYPE_CHECKING:
+    from .models.automations import Automation, AutomationCreate
+    from .models.events import Event, EventCreate
 
 RETRIED_STATUSES = {502, 503, 504}
 
@@ -415,6 +422,53 @@ class FlowpoolClient:
         return [BlockTypeInfo(**t) for t in self._request("GET", "/block-types")]
 
     # -- server ------------------------------------------------------------------------
+    # -- events and automations ------------------------------------------------------------
+    def emit_event(self, request: "EventCreate") -> "Event":
+        from .models.events import Event
+
+        return Event(**self._request("POST", "/events", json=request.model_dump(mode="json")))
+
+    def list_events(self, name: str | None = None, resource: str | None = None,
+                    after: int | None = None, limit: int = 100) -> list["Event"]:
+        from .models.events import Event
+
+        params = {k: v for k, v in dict(name=name, resource=resource, after=after,
+                                        limit=limit).items() if v is not None}
+        return [Event(**e) for e in self._request("GET", "/events", params=params)]
+
+    def create_automation(self, request: "AutomationCreate") -> "Automation":
+        from .models.automations import Automation
+
+        return Automation(**self._request("POST", "/automations",
+                                          json=request.model_dump(mode="json")))
+
+    def list_automations(self) -> list["Automation"]:
+        from .models.automations import Automation
+
+        return [Automation(**a) for a in self._request("GET", "/automations")]
+
+    def read_automation(self, ref: str) -> dict:
+        return self._request("GET", f"/automations/{quote(ref, safe='')}")
+
+    def set_automation_enabled(self, ref: str, enabled: bool) -> "Automation":
+        from .models.automations import Automation
+
+        return Automation(**self._request("PATCH", f"/automations/{quote(ref, safe='')}",
+                                          json={"enabled": enabled}))
+
+    def delete_automation(self, ref: str) -> "Automation":
+        from .models.automations import Automation
+
+        return Automation(**self._request("DELETE", f"/automations/{quote(ref, safe='')}"))
+
+    def replace_deployment_automations(self, deployment_id: str,
+                                       requests: list["AutomationCreate"]) -> list["Automation"]:
+        from .models.automations import Automation
+
+        body = [r.model_dump(mode="json") for r in requests]
+        return [Automation(**a) for a in self._request(
+            "PUT", f"/automations/deployment/{deployment_id}", json=body)]
+
     def health(self) -> dict:
         return self._request("GET", "/health")
 

@@ -37,3 +37,8 @@ def concurrency_decay(limit_name: str) -> str:
     """A hash per global concurrency limit: the slots rate limits took that have not decayed
     yet ("level") as of "at" (epoch ms)."""
     return f"{PREFIX}:gcl:{limit_name}:decay"
+
+
+# A hash: "POOL/WORKER" -> "1" for the workers whose `flowpool.worker.online` event was
+# emitted and whose `offline` event was not yet (scheduler/worker_presence.py).
+WORKERS_ANNOUNCED = f"{PREFIX}:workers-announced"

@@ -11,8 +11,9 @@ from ..broker import BrokerProbe, redis_client
 from ..store.database import Database
 from ..ui import install_ui
 from ..wakeup import Doorbell
-from . import (artifacts, blocks, concurrency_limits, deployment_schedules, deployments, flow_runs,
-               flows, logs, reports, slots, task_cache, task_runs, variables, work_pools)
+from . import (artifacts, automations, blocks, concurrency_limits, deployment_schedules,
+               deployments, events, flow_runs, flows, logs, reports, slots, task_cache, task_runs,
+               variables, work_pools)
 from .auth import ApiKeyGuard, document_api_key
 from .body_limit import BodyLimit
 from .errors import install_error_handlers
@@ -51,6 +52,8 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None,
     api.include_router(task_cache.router)
     api.include_router(concurrency_limits.router)
     api.include_router(slots.router)
+    api.include_router(events.router)
+    api.include_router(automations.router)
 
     @api.get("/health", response_model=None)
     def health() -> dict | JSONResponse:

@@ -40,6 +40,7 @@ _RUN_ROUTES = [
     ("PUT", re.compile(r"^/api/blocks/[^/]+/[^/]+$")),
     ("GET", re.compile(r"^/api/task_cache/[^/]+$")),
     ("PUT", re.compile(r"^/api/task_cache/[^/]+$")),
+    ("POST", re.compile(r"^/api/events$")),
 ]
 
 

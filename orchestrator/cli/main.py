@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from ..deploy.command import deploy
 from ..deploy.init_command import init, project_app, recipe_app
 from ..errors import FieldError, FlowpoolError, InvalidInput, validation_message
-from . import (block, concurrency_limit, database, deployment, flow, flow_run, scheduler, server,
-               task_run, variable, work_pool, work_queue, worker)
+from . import (automation, block, concurrency_limit, database, deployment, event, flow, flow_run,
+               scheduler, server, task_run, variable, work_pool, work_queue, worker)
 
 app = typer.Typer(name="flowpool", no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Deploy Python flows and run them on work pools.")
@@ -26,6 +26,8 @@ app.add_typer(flow_run.app, name="flow-run")
 app.add_typer(task_run.app, name="task-run")
 app.add_typer(variable.app, name="variable")
 app.add_typer(block.app, name="block")
+app.add_typer(event.app, name="event")
+app.add_typer(automation.app, name="automation")
 app.add_typer(concurrency_limit.app, name="concurrency-limit")
 app.add_typer(concurrency_limit.app, name="gcl", help="Alias of concurrency-limit.")
 app.command("deploy")(deploy)

@@ -86,6 +86,7 @@ MODULES: dict[str, dict[str, str]] = {
     "prefect_github.credentials": _GITHUB_CREDENTIALS,
     "prefect_docker": _DOCKER_CREDENTIALS,
     "prefect_docker.credentials": _DOCKER_CREDENTIALS,
+    "prefect.events": {"emit_event": "sdk.events:emit_event", "Event": "models.events:Event"},
     "prefect.utilities": {},
     "prefect.utilities.annotations": {"unmapped": "sdk.annotations:unmapped",
                                       "allow_failure": "sdk.annotations:allow_failure",

@@ -96,9 +96,19 @@ def deploy_project(flags: DeployFlags) -> None:
         for request in requests:
             warn_literal_secrets(request)
         deployments = [api.upsert_deployment(request) for request in requests]
+        for planned, deployment in zip(plan.deployments, deployments):
+            if planned.automations is not None:
+                api.replace_deployment_automations(deployment.id, planned.automations)
+                _say_automations(deployment.full_name, planned.automations)
     if save_answers is not None:
         save_answers()  # only now: a deploy that failed leaves the project file as it was
     show_registered(deployments, flags.output, several=flags.all or len(deployments) > 1)
+
+
+def _say_automations(full_name: str, automations: list) -> None:
+    if automations:
+        typer.echo(f"{full_name}: {len(automations)} trigger(s) saved as automations"
+                   f" ({', '.join(a.name for a in automations)})", err=True)
 
 
 def overrides_from(flags: DeployFlags) -> DeploymentOverrides:

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from ..errors import EntrypointError, FieldError, InvalidInput
+from ..models.automations import AutomationCreate
 from ..steps.declarations import Step, parse_steps
 from ..steps.diagnostics import LineIndex, Loc, ProjectWarning, field_error, warning
 from ..steps.references import has_placeholder
@@ -28,6 +29,7 @@ from .flow_facts import (FlowFacts, default_parameter_problems, guessed_flow_fac
 from .overrides import DeploymentOverrides, apply_overrides
 from .schema import NAME_ADVICE, DeploymentDeclaration, ProjectFile, describe_error
 from .selection import Selected, Selection, select_deployments
+from .triggers import automations_of
 
 SECTIONS = ("build", "push", "pull")
 # The parts of a deployment filled in at deploy time, after the build and push steps ran.
@@ -51,6 +53,8 @@ class PlannedDeployment:
     pull: list[Step]
     pull_is_default: bool = False
     lines: LineIndex | None = None
+    # the automations of its `triggers:` (None: no `triggers:`, its automations stay)
+    automations: list[AutomationCreate] | None = None
 
     @property
     def full_name(self) -> str:
@@ -180,8 +184,12 @@ def _plan_one(selected: Selected, top: dict[str, list[Step] | None],
                                                              warnings)
     problems.add(name_errors(shown, loc, lines))
     flow = _flow_facts(shown, loc, context, problems)
+    automations, trigger_errors, trigger_warnings = automations_of(
+        declaration.triggers, f"{flow.name}/{shown.name}", loc, lines)
+    problems.add(trigger_errors)
+    warnings += trigger_warnings
     return PlannedDeployment(loc, context.root, declaration, shown, flow, steps["build"],
-                             steps["push"], pull, pull_is_default, lines)
+                             steps["push"], pull, pull_is_default, lines, automations)
 
 
 def _check_overrides_target_one(chosen: list[Selected],

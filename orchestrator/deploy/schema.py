@@ -74,7 +74,7 @@ class DeploymentDeclaration(FileModel):
     build: StepList | None = None
     push: StepList | None = None
     pull: StepList | None = None
-    triggers: Any = None  # known to Prefect, not supported: warned about, then ignored
+    triggers: Any = None  # event triggers: become automations (deploy/triggers.py)
 
     @field_validator("concurrency_limit", mode="before")
     @classmethod
@@ -197,7 +197,6 @@ def _unknown_key_message(key: str, known: dict[str, Any]) -> str:
 
 
 def unsupported_keys(project: ProjectFile, lines: LineIndex) -> list[ProjectWarning]:
-    """Keys Prefect knows and flowpool does not act on."""
-    return [warning(("deployments", position, "triggers"),
-                    "event triggers are not supported by flowpool; ignored", lines)
-            for position, entry in enumerate(project.deployments) if entry.triggers]
+    """Keys Prefect knows and flowpool does not act on (none at the moment: `triggers:`
+    become automations)."""
+    return []

@@ -155,6 +155,12 @@ class HttpReporter:
             self.client.set_block(type_, name, data)
         else:
             self.client.create_block(type_, name, data)
+    def emit_event(self, request: Any) -> Any:
+        try:
+            return self.client.emit_event(request)
+        except (ApiUnavailable, BrokerUnavailable) as exc:
+            _warn(f"event {request.event} not emitted: {exc}")
+            return None
 
     def write_variable(self, name: str, value: Any, overwrite: bool = False) -> None:
         _check_json(value, f"variable {name!r}")

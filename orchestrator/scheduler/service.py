@@ -17,10 +17,12 @@ from ..leases import current_leader, read_worker_beats
 from ..store.database import Database
 from ..store.dispatch import next_due_time
 from ..wakeup import DoorbellListener
+from .automations import Automator
 from .dispatch import Publisher, dispatch_once
 from .leader import RENEWALS_PER_LEASE, LeaderLease, LeaseKeeper
 from .materializer import Materializer
 from .reaper import Reaper
+from .worker_presence import WorkerPresence
 
 log = logging.getLogger(__name__)
 DISPATCH_BATCH_SIZE = 1000
@@ -35,6 +37,8 @@ class Scheduler:
         self.broker_down = False  # said so in the log already
         self.reaper = Reaper(db, self.redis, settings.crash_after_s)
         self.materializer = Materializer(db)
+        self.automator = Automator(db, self.redis, settings.events_retention_s)
+        self.worker_presence = WorkerPresence(db, self.redis, settings.worker_offline_after_s)
         self.lease = LeaderLease(self.redis, settings.leader_lease_s)
         self.standby = False  # said so in the log already
         self.wake = threading.Event()
@@ -43,8 +47,9 @@ class Scheduler:
 
     def tick(self, now: datetime) -> float:
         """One pass at `now`: reap silent runs, dispatch what is due within every limit and
-        the online workers' capacity, then create the runs schedules need ahead (after
-        dispatch, so a due run never waits for it); return the seconds until the next look.
+        the online workers' capacity, run new events through the automations, then create the
+        runs schedules need ahead (after dispatch, so a due run never waits for it); return
+        the seconds until the next look.
         Nothing is dispatched while the broker does not answer: a run marked PENDING then would
         wait out the claim timeout once the broker is back."""
         if not self._broker_answers():
@@ -54,6 +59,9 @@ class Scheduler:
                                    DISPATCH_BATCH_SIZE, self.worker_capacity)
         if dispatches:
             log.info("dispatched %d run(s)", len(dispatches))
+        self.worker_presence.look(now)
+        if self.automator.run(now):
+            return 0.0  # more events, or a run an action created may be due already
         if len(dispatches) >= DISPATCH_BATCH_SIZE:
             return 0.0  # more may be waiting behind this batch
         materialized = self.materializer.run(now)

@@ -57,6 +57,7 @@ class LocalReporter:
         self.logs: list[LogLine] = []
         self.artifacts: dict[str, ArtifactReport] = {}
         self.batches = 0
+        self.events: list[Any] = []
         self.variables = _shared_variables if variables is None else variables
         self.limits = limits or shared_limits()
         self._cache = cache
@@ -109,6 +110,21 @@ class LocalReporter:
                 raise AlreadyExists(f"block {type_}/{name} exists; pass overwrite=True to "
                                     "replace it")
             _shared_blocks[(type_, name)] = json.loads(json.dumps(checked))
+    # Events (kept in memory, in the order emitted)
+
+    def emit_event(self, request: Any) -> Any:
+        from datetime import datetime, timezone
+
+        from ..models import new_id
+        from ..models.events import Event
+
+        with self._lock:
+            event = Event(seq=len(self.events) + 1, id=new_id(), event=request.event,
+                          occurred=request.occurred or datetime.now(timezone.utc),
+                          resource=request.resource, related=request.related,
+                          payload=request.payload)
+            self.events.append(event)
+        return event
 
     # Global concurrency limits
 

@@ -137,6 +137,9 @@ class Reporter(Protocol):
     def write_block(self, type_: str, name: str, data: dict[str, Any],
                     overwrite: bool = False) -> None:
         """Keep block TYPE/NAME; AlreadyExists when it exists and not `overwrite`."""
+    def emit_event(self, request: Any) -> Any:
+        """Store an event (an EventCreate); the stored Event, or None when it could not be
+        delivered (never raises for the API being away)."""
 
     def acquire_slots(self, names: Sequence[str], occupy: int, timeout_s: float | None,
                       rate_limit: bool, strict: bool) -> SlotLease:

@@ -22,6 +22,7 @@ from ..models.deployments import StoredSchedule
 from ..schedules import FutureRuns
 from ..schedules import STORED, DeploymentSchedule, check_schedule_parameters
 from ..states import StateType
+from .events import deployment_event, flow_run_event, record_events
 from .flow_runs import initial_state_record
 from .tables import deployment_schedules, deployments, flow_run_states, flow_runs
 
@@ -202,6 +203,9 @@ def set_deployment_paused(conn: sa.Connection, deployment: Deployment, paused: b
         delete_future_runs(conn, now, deployment_id=deployment.id)
     conn.execute(deployments.update().where(deployments.c.id == deployment.id)
                  .values(paused=paused, updated=now))
+    if paused != deployment.paused:
+        record_events(conn, [deployment_event(deployment, "paused" if paused else "resumed",
+                                              now)])
 
 
 def _touch_deployment(conn: sa.Connection, deployment_id: str, now: datetime) -> None:
@@ -258,8 +262,10 @@ def insert_runs_once(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> int
     statement = _insert_skipping_duplicates(conn).returning(flow_runs.c.id)
     inserted = set(conn.execute(statement, list(rows)).scalars())
     if inserted:
-        conn.execute(flow_run_states.insert(),
-                     [initial_state_record(row) for row in rows if row["id"] in inserted])
+        new_rows = [row for row in rows if row["id"] in inserted]
+        conn.execute(flow_run_states.insert(), [initial_state_record(row) for row in new_rows])
+        record_events(conn, [flow_run_event(row, row["state_type"], row["state_name"], None,
+                                            row["created"]) for row in new_rows])
     return len(inserted)
 
 

@@ -10,6 +10,7 @@ from ..models import DEFAULT_QUEUE, Deployment, DeploymentCreate, new_id
 from .deployment_schedules import (check_schedules_can_run, check_unique_slugs,
                                    delete_future_runs, read_schedules, replace_schedules,
                                    run_definition)
+from .events import deployment_event, record_events
 from .pages import Order, Page, fetch_page
 from .tables import deployments
 
@@ -43,6 +44,7 @@ def upsert_deployment(conn: sa.Connection, request: DeploymentCreate, now: datet
     check_schedules_can_run(after)
     if before and run_definition(before) != run_definition(after):
         delete_future_runs(conn, now, deployment_id=ident)
+    record_events(conn, [deployment_event(after, "updated" if before else "created", now)])
     return after
 
 

@@ -17,12 +17,15 @@ from ..models import (Deployment, FlowRun, FlowRunCreate, FlowRunDetail, StatePr
 from ..parameters import validate_against_schema
 from ..states import (DEFAULT_NAMES, FINAL_STATES, Attempts, Decision, Origin, StateType, decide,
                       retry_message)
+from .events import flow_run_event, record_events
 from .pages import Order, Page, fetch_page
 from .tables import flow_run_states, flow_runs
 from .task_runs import end_open_task_runs
 from .work_pools import read_work_queue
 
 RESULT_REPR_LIMIT = 2000
+RUN_EVENT_FIELDS = {"id", "name", "flow_name", "deployment_id", "deployment_name",
+                    "work_pool_name", "tags"}  # what a run's events say about it
 RUN_ORDER = Order((flow_runs.c.created, flow_runs.c.id), descending=True)  # newest first
 
 
@@ -39,6 +42,8 @@ def create_flow_run(conn: sa.Connection, deployment: Deployment, pool: WorkPool,
     values = new_run_values(deployment, queue_name, request, parameters, now, idempotency_key)
     conn.execute(flow_runs.insert().values(**values))
     conn.execute(flow_run_states.insert().values(**initial_state_record(values)))
+    record_events(conn, [flow_run_event(values, values["state_type"], values["state_name"], None,
+                                        now)])
     return FlowRun.model_validate(values)
 
 
@@ -144,6 +149,9 @@ def set_state(conn: sa.Connection, run_id: str, proposal: StateProposal, origin:
         raise StateRejected(f"flow run {run_id} changed state concurrently; nothing written")
     _record_state(conn, run_id, proposal.type, values["state_name"], proposal.message,
                   values.get("attempt", run.attempt), now)
+    record_events(conn, [flow_run_event(run.model_dump(include=RUN_EVENT_FIELDS), proposal.type.value,
+                                        values["state_name"], proposal.message, now,
+                                        values.get("result"))])
     if outcome in FINAL_STATES and run.parent_flow_run_id is None:
         end_descendants(conn, run_id, outcome, now)
     return run.model_copy(update={**values, "state_type": proposal.type})  # the enum, not its value
@@ -185,11 +193,15 @@ def _issue_token_chunk(conn: sa.Connection, run_ids: list[str], current: StateTy
                 state_changed=now, updated=now,
                 dispatch_token=sa.case(tokens, value=flow_runs.c.id))
         .returning(flow_runs.c.id, flow_runs.c.work_pool_name, flow_runs.c.work_queue_name,
-                   flow_runs.c.dispatch_token, flow_runs.c.attempt)).all()
+                   flow_runs.c.dispatch_token, flow_runs.c.attempt, flow_runs.c.name,
+                   flow_runs.c.flow_name, flow_runs.c.deployment_id,
+                   flow_runs.c.deployment_name, flow_runs.c.tags)).all()
     if rows:
         conn.execute(flow_run_states.insert(), [
             dict(flow_run_id=r.id, type=StateType.PENDING.value, name=name, message=message,
                  attempt=r.attempt, timestamp=now) for r in rows])
+        record_events(conn, [flow_run_event(r._mapping, StateType.PENDING.value, name, message,
+                                            now) for r in rows])
     return rows
 
 
@@ -210,7 +222,10 @@ def end_descendants(conn: sa.Connection, root_id: str, root_state: StateType,
     were lost), so none is left RUNNING; how many child flow runs."""
     ending = StateType.CANCELLED if root_state is StateType.CANCELLED else StateType.CRASHED
     message = f"its root flow run {root_id} ended {root_state.value}"
-    open_children = list(conn.execute(sa.select(flow_runs.c.id, flow_runs.c.attempt).where(
+    open_children = list(conn.execute(sa.select(
+        flow_runs.c.id, flow_runs.c.attempt, flow_runs.c.name, flow_runs.c.flow_name,
+        flow_runs.c.deployment_id, flow_runs.c.deployment_name, flow_runs.c.work_pool_name,
+        flow_runs.c.tags).where(
         flow_runs.c.root_flow_run_id == root_id,
         flow_runs.c.state_type.not_in([s.value for s in FINAL_STATES]))))
     if open_children:
@@ -222,6 +237,8 @@ def end_descendants(conn: sa.Connection, root_id: str, root_state: StateType,
         conn.execute(flow_run_states.insert(), [
             dict(flow_run_id=c.id, type=ending.value, name=DEFAULT_NAMES[ending],
                  message=message, attempt=c.attempt, timestamp=now) for c in open_children])
+        record_events(conn, [flow_run_event(c._mapping, ending.value, DEFAULT_NAMES[ending],
+                                            message, now) for c in open_children])
     end_open_task_runs(conn, root_id, ending, message, now)
     return len(open_children)
 

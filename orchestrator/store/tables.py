@@ -310,3 +310,63 @@ blocks = sa.Table(
     sa.Column("updated", UTCDateTime, nullable=False),
     sa.UniqueConstraint("type", "name", name="uq_block_name"),
 )
+# Events: what happened, in the order stored (`seq`). Emitted in the transaction of the change
+# they record, so an event exists exactly when its change committed. `evaluated` is false
+# until the scheduler leader has run the event through the automations, in the transaction
+# that also records what they did (store/automations.py), so each event counts once.
+events = sa.Table(
+    "events", metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(36), nullable=False, unique=True),
+    sa.Column("event", sa.String(200), nullable=False),
+    sa.Column("occurred", UTCDateTime, nullable=False),
+    sa.Column("resource_id", sa.String(1000), nullable=False),
+    sa.Column("resource", JSONValue, nullable=False),
+    sa.Column("related", JSONValue, nullable=False),
+    sa.Column("payload", JSONValue, nullable=False),
+    sa.Column("evaluated", sa.Boolean, nullable=False, default=False),
+)
+sa.Index("ix_events_occurred", events.c.occurred)
+sa.Index("ix_events_unevaluated", events.c.seq, sqlite_where=events.c.evaluated.is_(False),
+         postgresql_where=events.c.evaluated.is_(False))
+
+automations = sa.Table(
+    "automations", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("trigger", JSONValue, nullable=False),
+    sa.Column("actions", JSONValue, nullable=False),
+    # made from this deployment's `triggers:`; replaced when it is deployed again
+    sa.Column("deployment_id", sa.String(36), sa.ForeignKey("deployments.id", ondelete="CASCADE"),
+              index=True),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+)
+
+# A trigger's open window per `for_each` key (orchestrator/triggers.py).
+automation_buckets = sa.Table(
+    "automation_buckets", metadata,
+    sa.Column("automation_id", sa.String(36), sa.ForeignKey("automations.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("key", sa.String(1000), primary_key=True),
+    sa.Column("start", UTCDateTime, nullable=False),
+    sa.Column("end", UTCDateTime, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False, default=0),
+    sa.Column("event", JSONValue),
+)
+
+# Each firing once: its key (the automation and the event, or the window, that fired it) is
+# unique, so a firing evaluated twice acts once.
+automation_firings = sa.Table(
+    "automation_firings", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("automation_id", sa.String(36), sa.ForeignKey("automations.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("firing_key", sa.String(300), nullable=False, unique=True),
+    sa.Column("fired", UTCDateTime, nullable=False),
+    sa.Column("outcome", JSONValue, nullable=False),  # what each action did, or why it failed
+)
+sa.Index("ix_automation_firings_automation", automation_firings.c.automation_id,
+         automation_firings.c.id)

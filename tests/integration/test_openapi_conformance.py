@@ -18,6 +18,7 @@ import pytest
 from devstack import LocalStack
 from orchestrator.client import FlowpoolClient
 from orchestrator.models import DeploymentCreate, FlowRunCreate, WorkPoolCreate
+from orchestrator.models.automations import AutomationCreate
 from orchestrator.models.concurrency_limits import ConcurrencyLimitCreate
 from orchestrator.models.task_cache import TaskCacheWrite
 
@@ -27,7 +28,7 @@ API_KEY = "conformance-key"
 EXAMPLES_PER_OPERATION = 25  # about half a minute on two cores
 SEED = 20_260_101  # the same cases on every run; change it to explore others
 POOL, FLOW, DEPLOYMENT = "fuzz-pool", "fuzz-flow", "fuzz-deployment"
-LIMIT, CACHE_KEY = "fuzz-limit", "fuzz-key"
+LIMIT, CACHE_KEY, AUTOMATION = "fuzz-limit", "fuzz-key", "fuzz-automation"
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +51,9 @@ def seed_objects(stack: LocalStack) -> dict[str, str]:
         run = api.create_flow_run(f"{FLOW}/{DEPLOYMENT}", FlowRunCreate())
         api.create_concurrency_limit(ConcurrencyLimitCreate(name=LIMIT, limit=5))
         api.write_task_cache(CACHE_KEY, TaskCacheWrite(value=1))
+        api.create_automation(AutomationCreate.model_validate({
+            "name": AUTOMATION, "trigger": {"expect": ["fuzz.event"]},
+            "actions": [{"type": "pause-deployment", "deployment": f"{FLOW}/{DEPLOYMENT}"}]}))
     return {"deployment_id": deployment.id, "run_id": run.id}
 
 
@@ -66,9 +70,14 @@ def config(ids: dict[str, str]) -> str:
         (r"^/api/flow_runs/\{run_id\}", {"run_id": ids["run_id"]}),
         (r"^/api/concurrency_limits/\{name\}", {"name": LIMIT}),
         (r"^/api/task_cache/\{key\}", {"key": CACHE_KEY}),
+        (r"^/api/automations/\{ref\}", {"ref": AUTOMATION}),
+        (r"^/api/automations/deployment/", {"deployment_id": ids["deployment_id"]}),
     ]
     lines = ["[checks.positive_data_acceptance]",
-             'expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]']
+             'expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]',
+             "", "[checks.negative_data_rejection]",  # the defaults, and 413 for a body too large
+             'expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415",'
+             ' "422", "428", "429", "5xx"]']
     for pattern, parameters, *spared in operations:
         lines += ["", "[[operations]]", f"include-path-regex = {json.dumps(pattern)}",
                   *(['exclude-method-regex = "^delete$"',  # both regexes must match to exclude
@@ -78,6 +87,7 @@ def config(ids: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.timeout(600)  # over 60 operations; the run itself is bounded below
 def test_every_operation_answers_as_its_openapi_document_says(keyed_stack, tmp_path):
     (tmp_path / "schemathesis.toml").write_text(config(seed_objects(keyed_stack)))
     report = tmp_path / "report.json"

@@ -1,0 +1,194 @@
+"""Automations: a trigger that watches events, and the actions it takes when it fires.
+
+The shapes are Prefect's: an event trigger with `match`, `match_related`, `after`, `expect`,
+`for_each`, `posture` (Reactive: fire on `threshold` matching events within `within`
+seconds; Proactive: fire when fewer than `threshold` came in a window of `within` seconds),
+and actions such as `run-deployment`. Parameters of actions are templates of the event that
+fired them: `{{ event.payload.result }}`, `{{ event.resource.name }}`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator, model_validator
+
+from ..bounds import DAY_S
+from ..templating import placeholders
+from .base import Flag, JsonObject, Model, Name, PositiveCount
+from .events import RESOURCE_ID, flowpool_name
+
+MAX_WITHIN_S = 30 * DAY_S
+MAX_ACTIONS = 20
+MAX_PATTERNS = 50
+Pattern = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+AutomationName = Annotated[str, StringConstraints(min_length=1, max_length=200,
+                                                  pattern=r"^[^\x00-\x1f]+$")]
+DeploymentRef = Annotated[str, StringConstraints(pattern=r"^[^/\s]+/[^/\s]+$", max_length=201)]
+
+
+class Posture(str, Enum):
+    REACTIVE = "Reactive"
+    PROACTIVE = "Proactive"
+
+
+def _as_list(value: Any) -> list:
+    return [value] if isinstance(value, str) else value
+
+
+def _normalized_matcher(value: dict[str, Any]) -> dict[str, list[str]]:
+    """`{label: [patterns]}` with labels and resource ids written the flowpool way."""
+    out = {}
+    for key, patterns in value.items():
+        key, patterns = flowpool_name(key), _as_list(patterns)
+        out[key] = [flowpool_name(p) for p in patterns] if key == RESOURCE_ID else patterns
+    return out
+
+
+def _matcher_list(value: Any) -> list:
+    return [value] if isinstance(value, dict) else value
+
+
+def _event_names(value: Any) -> list[str]:
+    return [flowpool_name(v) for v in _as_list(value)]
+
+
+def _whole_seconds(value: Any) -> Any:
+    # Prefect writes `within` as seconds; a bool or a string is a typo, not a duration.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("give `within` in seconds, e.g. 60")
+    return float(value)
+
+
+# A pattern or a list of them: Prefect's files write both.
+Patterns = Annotated[list[Pattern], Field(max_length=MAX_PATTERNS)] | Pattern
+Matcher = Annotated[dict[str, Patterns], Field(max_length=MAX_PATTERNS),
+                    AfterValidator(_normalized_matcher)]
+EventNames = Annotated[Patterns, AfterValidator(_event_names)]
+Within = Annotated[float, BeforeValidator(_whole_seconds), Field(ge=0, le=MAX_WITHIN_S)]
+
+
+class EventTrigger(Model):
+    type: Literal["event"] = "event"
+    match: Matcher = Field(default_factory=dict)
+    match_related: Annotated[Annotated[list[Matcher], Field(max_length=MAX_PATTERNS)] | Matcher,
+                             AfterValidator(_matcher_list)] = Field(default_factory=list)
+    after: EventNames = Field(default_factory=list)
+    expect: EventNames = Field(default_factory=list)
+    for_each: EventNames = Field(default_factory=list)  # labels, written either way
+    posture: Posture = Posture.REACTIVE
+    threshold: PositiveCount = 1
+    within: Within = 0.0
+
+    @model_validator(mode="after")
+    def _window_fits_the_posture(self) -> "EventTrigger":
+        if self.posture is Posture.PROACTIVE and self.within < 1:
+            raise ValueError("within: a Proactive trigger waits `within` seconds for the expected"
+                             " events; give it, e.g. within: 3600")
+        if self.posture is Posture.REACTIVE and self.threshold > 1 and self.within <= 0:
+            raise ValueError("within: a threshold above 1 counts events within a window; give"
+                             " it in seconds, e.g. within: 60")
+        return self
+
+
+def _only_event_placeholders(template: Any) -> Any:
+    for name in placeholders(template):
+        if name != "event" and not name.startswith("event."):
+            raise ValueError(f"{{{{ {name} }}}}: actions can use only the event that fired"
+                             " them, e.g. {{ event.payload.result }} or {{ event.resource.name }}")
+    return template
+
+
+Template = Annotated[JsonObject, BeforeValidator(_only_event_placeholders)]
+
+
+class RunDeployment(Model):
+    """Create a run of `deployment` (FLOW/NAME; left out: the deployment the event is about)."""
+
+    type: Literal["run-deployment"]
+    deployment: DeploymentRef | None = None
+    parameters: Template = Field(default_factory=dict)
+    job_variables: Template = Field(default_factory=dict)
+
+
+class PauseDeployment(Model):
+    type: Literal["pause-deployment"]
+    deployment: DeploymentRef | None = None
+
+
+class ResumeDeployment(Model):
+    type: Literal["resume-deployment"]
+    deployment: DeploymentRef | None = None
+
+
+class CancelFlowRun(Model):
+    """Cancel the flow run the event is about."""
+
+    type: Literal["cancel-flow-run"]
+
+
+class PauseWorkPool(Model):
+    type: Literal["pause-work-pool"]
+    work_pool: Name | None = None
+
+
+class CallWebhook(Model):
+    """POST `payload` (rendered from the event; by default the event itself) as JSON to `url`."""
+
+    type: Literal["call-webhook"]
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
+    payload: Annotated[Any, BeforeValidator(_only_event_placeholders)] = "{{ event }}"
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
+
+
+Action = Annotated[Union[RunDeployment, PauseDeployment, ResumeDeployment, CancelFlowRun,
+                         PauseWorkPool, CallWebhook], Field(discriminator="type")]
+
+
+class AutomationCreate(Model):
+    name: AutomationName
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    enabled: Flag = True
+    trigger: EventTrigger
+    actions: Annotated[list[Action], Field(min_length=1, max_length=MAX_ACTIONS)]
+    # Set on the automations made from a deployment's `triggers:`; a new deploy replaces them.
+    deployment_id: Annotated[str, StringConstraints(min_length=1, max_length=36)] | None = None
+
+    @field_validator("actions", mode="before")
+    @classmethod
+    def _known_action_types(cls, actions: Any) -> Any:
+        known = ", ".join(KNOWN_ACTIONS)
+        for position, action in enumerate(actions if isinstance(actions, list) else []):
+            kind = action.get("type") if isinstance(action, dict) else None
+            if kind not in KNOWN_ACTIONS:
+                raise ValueError(f"actions[{position}]: unknown action type {kind!r}; use one of:"
+                                 f" {known}")
+        return actions
+
+
+KNOWN_ACTIONS = ("run-deployment", "pause-deployment", "resume-deployment", "cancel-flow-run",
+                 "pause-work-pool", "call-webhook")
+
+
+class Automation(AutomationCreate):
+    id: str
+    created: datetime
+    updated: datetime
+
+    def masked(self) -> "Automation":
+        """Webhook URLs carry their secret in the path or query: shown up to the host only."""
+        actions = [a.model_copy(update={"url": _shown_url(a.url)}) if isinstance(a, CallWebhook)
+                   else a for a in self.actions]
+        return self.model_copy(update={"actions": actions})
+
+
+def _shown_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    return f"{scheme}://{host}/********" if "/" in rest or "@" in rest.split("/", 1)[0] \
+        else url
+
+
+class AutomationUpdate(Model):
+    enabled: Flag
