@@ -24,6 +24,7 @@ class WorkerContext:
     crash_after_s: float = 30.0
     cancel_grace_s: float = 10.0
     process_cgroups: bool = True
+    process_start: str = "fork"
     _redis: object = field(default=None, repr=False)
     _redis_pid: int = 0
     http_timeout_s: float = 30.0

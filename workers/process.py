@@ -3,10 +3,15 @@ every process it starts tracked (`process_tree`) and killed when the run ends.
 
 The engine gets the claimed run (run, deployment, pool, secrets unmasked) from the worker
 rather than from the API: as JSON on a pipe it inherits (`LAUNCH_FD_VARIABLE` names the
-descriptor), so nothing secret is put on a command line or in a file."""
+descriptor), so nothing secret is put on a command line or in a file.
+
+The run's process is forked by this process's warm-start process, with the engine already
+imported (`warm_start`), or started as a new interpreter where that cannot serve the run;
+both give the same process: own session, the run's environment, directory and output."""
 from __future__ import annotations
 
 import collections
+import logging
 import os
 import signal
 import subprocess
@@ -17,10 +22,12 @@ import time
 from orchestrator.masking import redact
 from orchestrator.models import LAUNCH_FD_VARIABLE, ClaimedRun
 
-from . import process_tree
+from . import process_tree, warm_start
 from .context import WorkerContext
 from .infrastructure import (OUTPUT_TAIL_LINES, engine_command, engine_environment,
                              inherited_environment, run_secrets)
+
+log = logging.getLogger("flowpool.worker")
 
 
 class ProcessHandle:
@@ -30,7 +37,7 @@ class ProcessHandle:
     a run's processes never outlive it (a flow that wants a lasting service must hand it to
     a service manager). The main process's output is echoed (if asked) and its tail kept."""
 
-    def __init__(self, popen: subprocess.Popen, processes: process_tree.RunProcesses,
+    def __init__(self, popen: subprocess.Popen | warm_start.WarmProcess, processes: process_tree.RunProcesses,
                  stream_output: bool, secrets: set[str] = frozenset()):
         self.popen = popen
         self.processes = processes
@@ -89,18 +96,29 @@ class ProcessHandle:
 
 def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> ProcessHandle:
     run = claimed.flow_run
-    command = engine_command(job.get("command"), run.id, python=sys.executable)
     cwd = job.get("working_dir") or _default_directory(claimed, ctx)
     env = {**inherited_environment(os.environ, claimed), **(job.get("env") or {}),
            **engine_environment(claimed, token, ctx.api_url),
            "FLOWPOOL_SUPERVISOR_PID": str(os.getpid())}
+    cold_reason = warm_start.cold_start_reason(job, env, ctx.process_start)
+    zygote = warm_start.zygote() if cold_reason is None else None  # before the run's cgroup
     processes = process_tree.track(run.id, run.attempt, ctx.process_cgroups)
     launch_read, launch_write = os.pipe()
-    env[LAUNCH_FD_VARIABLE] = str(launch_read)
+
+    def start() -> subprocess.Popen | warm_start.WarmProcess:
+        if zygote is not None:
+            try:
+                return zygote.fork(run.id, cwd, env, launch_read, getattr(processes, "path", None))
+            except warm_start.WarmStartFailed as exc:
+                log.warning("run %s: no warm start (%s); starting it cold", run.id, exc)
+        command = engine_command(job.get("command"), run.id, python=sys.executable)
+        return subprocess.Popen(
+            command, cwd=cwd, env={**env, LAUNCH_FD_VARIABLE: str(launch_read)},
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True, pass_fds=(launch_read,))
+
     try:
-        popen = processes.spawn(lambda: subprocess.Popen(
-            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(launch_read,)))
+        popen = processes.spawn(start)
     except BaseException:
         os.close(launch_write)
         raise

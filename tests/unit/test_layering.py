@@ -24,7 +24,7 @@ PACKAGE_ROOT = "orchestrator"
 PARTS = {
     "base": ("config", "orchestrator.errors", "orchestrator.bounds", "orchestrator.keys",
              "orchestrator.urls", "orchestrator.private_files", "orchestrator.processes",
-             "orchestrator.masking", "orchestrator.templating"),
+             "orchestrator.masking", "orchestrator.templating", "orchestrator.warm_protocol"),
     "states": ("orchestrator.states",),
     "models": ("orchestrator.models", "orchestrator.schedules", "orchestrator.parameters",
                "orchestrator.jobs"),
