@@ -11,6 +11,7 @@ both give the same process: own session, the run's environment, directory and ou
 from __future__ import annotations
 
 import collections
+import json
 import logging
 import os
 import signal
@@ -20,7 +21,7 @@ import threading
 import time
 
 from orchestrator.masking import redact
-from orchestrator.models import LAUNCH_FD_VARIABLE, ClaimedRun
+from orchestrator.models import LAUNCH_FD_VARIABLE, REPORT_FD_VARIABLE, ClaimedRun
 
 from . import process_tree, warm_start
 from .context import WorkerContext
@@ -38,11 +39,14 @@ class ProcessHandle:
     a service manager). The main process's output is echoed (if asked) and its tail kept."""
 
     def __init__(self, popen: subprocess.Popen | warm_start.WarmProcess, processes: process_tree.RunProcesses,
-                 stream_output: bool, secrets: set[str] = frozenset()):
+                 stream_output: bool, secrets: set[str] = frozenset(),
+                 report_fd: int | None = None):
         self.popen = popen
         self.processes = processes
         self.stream_output = stream_output
         self.secrets = secrets  # masked in the echo and the tail (which a crash report ships)
+        self._report_fd = report_fd
+        self._report: dict | None = None
         self._code: int | None = None
         self._tail: collections.deque[str] = collections.deque(maxlen=OUTPUT_TAIL_LINES)
         self._reader = threading.Thread(target=self._read_output, daemon=True)
@@ -87,8 +91,27 @@ class ProcessHandle:
             self.processes.kill_all()
             self.processes.close()
             self._reader.join(timeout=5)  # children holding the output pipe are gone now
+            self._report = self._read_report()
             self._code = code
         return self._code
+
+    def _read_report(self) -> dict | None:
+        """What the engine wrote on the report pipe before it exited, if anything."""
+        if self._report_fd is None:
+            return None
+        try:
+            os.set_blocking(self._report_fd, False)
+            return json.loads(os.read(self._report_fd, 4096))
+        except (OSError, ValueError):  # nothing written, or cut short
+            return None
+        finally:
+            os.close(self._report_fd)
+            self._report_fd = None
+
+    def engine_report(self) -> dict | None:
+        """The state the API answered to the engine's final report ({"state", "token"}), once
+        the main process has ended; None if the engine did not get that far."""
+        return self._report
 
     def output_tail(self) -> list[str]:
         return list(self._tail)
@@ -104,29 +127,34 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Pr
     zygote = warm_start.zygote() if cold_reason is None else None  # before the run's cgroup
     processes = process_tree.track(run.id, run.attempt, ctx.process_cgroups)
     launch_read, launch_write = os.pipe()
+    report_read, report_write = os.pipe()
 
     def start() -> subprocess.Popen | warm_start.WarmProcess:
         if zygote is not None:
             try:
-                return zygote.fork(run.id, cwd, env, launch_read, getattr(processes, "path", None))
+                return zygote.fork(run.id, cwd, env, launch_read, report_write,
+                                   getattr(processes, "path", None))
             except warm_start.WarmStartFailed as exc:
                 log.warning("run %s: no warm start (%s); starting it cold", run.id, exc)
         command = engine_command(job.get("command"), run.id, python=sys.executable)
         return subprocess.Popen(
-            command, cwd=cwd, env={**env, LAUNCH_FD_VARIABLE: str(launch_read)},
+            command, cwd=cwd, env={**env, LAUNCH_FD_VARIABLE: str(launch_read),
+                                   REPORT_FD_VARIABLE: str(report_write)},
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, pass_fds=(launch_read,))
+            start_new_session=True, pass_fds=(launch_read, report_write))
 
     try:
         popen = processes.spawn(start)
     except BaseException:
         os.close(launch_write)
+        os.close(report_read)
         raise
     finally:
         os.close(launch_read)
+        os.close(report_write)
     hand_over(launch_write, claimed)
     return ProcessHandle(popen, processes, bool(job.get("stream_output", True)),
-                         run_secrets(job, claimed, env))
+                         run_secrets(job, claimed, env), report_read)
 
 
 def hand_over(fd: int, claimed: ClaimedRun) -> None:

@@ -32,8 +32,7 @@ from .infrastructure import WORKER_ONLY_SETTINGS
 
 log = logging.getLogger("flowpool.worker")
 PROCESS_STARTS = ("fork", "spawn")
-READY_TIMEOUT_S = 60.0  # a busy machine may take a while to import the engine
-ANSWER_TIMEOUT_S = 10.0
+ANSWER_TIMEOUT_S = 2.0  # a fork answers in milliseconds; past this the run starts cold
 # read by the interpreter as it starts: a warm child would not honour them
 INTERPRETER_VARIABLES = "PYTHON"
 ALWAYS_SET = {"PYTHONUNBUFFERED"}
@@ -83,20 +82,27 @@ class Zygote:
     def alive(self) -> bool:
         return self.process.poll() is None and self.sock.fileno() >= 0
 
-    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
+    def check_ready(self) -> None:
+        """A zygote still importing would delay the run (and its lease) by more than a
+        cold start costs: that run starts cold."""
         if not self.ready:
-            self._next("ready", timeout_s)
+            try:
+                self._next("ready", 0)
+            except WarmStartFailed:
+                if self.alive():
+                    raise WarmStartFailed("the warm-start process is still starting") from None
+                raise
             self.ready = True
 
     def fork(self, run_id: str, cwd: str, env: Mapping[str, str], launch_fd: int,
-             cgroup: Path | None) -> "WarmProcess":
+             report_fd: int, cgroup: Path | None) -> "WarmProcess":
         """The run's process, forked by the zygote (in `cgroup` if given)."""
-        self.wait_ready()
+        self.check_ready()
         read_end, write_end = os.pipe()
         request = {"run_id": run_id, "cwd": cwd, "env": dict(env),
                    "cgroup": str(cgroup) if cgroup else None}
         try:
-            send_message(self.sock, request, [write_end, launch_fd])
+            send_message(self.sock, request, [write_end, launch_fd, report_fd])
         except OSError as exc:
             os.close(read_end)
             raise WarmStartFailed(f"the warm-start process is gone ({exc})") from exc
@@ -106,6 +112,7 @@ class Zygote:
             answer = self._next("pid", ANSWER_TIMEOUT_S)
         except WarmStartFailed:
             os.close(read_end)
+            self.kill()  # a late fork must not run the flow next to the cold start
             raise
         return WarmProcess(self, answer["pid"], os.fdopen(read_end, "rb"))
 
@@ -119,8 +126,11 @@ class Zygote:
                     return None
         return self.exits.pop(pid)
 
-    def close(self) -> None:
+    def kill(self) -> None:
+        """End the zygote; a child it forked dies with it (or, not yet the engine, sees
+        its parent gone and exits)."""
         self.sock.close()
+        self.process.kill()
         self.process.wait()
 
     def _next(self, key: str, timeout_s: float) -> dict:

@@ -3,8 +3,8 @@ forks a child per run instead of starting a new interpreter.
 
 A worker's supervising process starts it (`python -m orchestrator.engine.zygote FD`) and
 talks to it over the Unix socket FD. Each request is the run's id, environment, working
-directory and cgroup, with two descriptors attached: where the run's output goes and the pipe
-its claimed run comes from. The zygote forks the run's process inside the run's cgroup (so
+directory and cgroup, with three descriptors attached: where the run's output goes, the pipe
+its claimed run comes from and the one its engine tells the worker its final report on. The zygote forks the run's process inside the run's cgroup (so
 it is tracked from its first instruction), answers with its pid and, when it exits, its exit
 code. The child starts a session of its own, takes the run's environment, directory and
 output, and runs the engine exactly as `python -m orchestrator.engine` would.
@@ -22,6 +22,7 @@ import socket
 import sys
 from pathlib import Path
 
+from ..models import LAUNCH_FD_VARIABLE, REPORT_FD_VARIABLE
 from ..processes import join_cgroup, own_cgroup, set_parent_death_signal
 from ..warm_protocol import receive_message, send_message
 from .run import exit_process
@@ -33,9 +34,12 @@ READY = "ready"
 def preload() -> None:
     """Import and build, once, what every run's engine needs; the children share it."""
     from .. import client
-    from ..sdk import flow_engine, live_runs, run_session  # noqa: F401  (the SDK's run path)
+    from ..compat import finder, modules  # noqa: F401  (loading a flow file may use them)
+    from ..sdk import (flow_engine, flow_parameters, hooks, live_runs,  # noqa: F401
+                       run_session)
 
     client.default_ssl_context()  # loading the CA bundle is the slow part of a client
+    client.FlowpoolClient("http://127.0.0.1:9/api").close()  # imports its transport's modules
     gc.collect()
     gc.freeze()  # a child's collections then leave these objects, and their pages, alone
 
@@ -48,7 +52,7 @@ def serve(sock: socket.socket) -> None:
         readable, _, _ = select.select([sock, *children], [], [])
         for ready in readable:
             if ready is sock:
-                request, fds = receive_message(sock, max_fds=2)
+                request, fds = receive_message(sock, max_fds=3)
                 if request is None:
                     return  # the supervising process is gone; its runs die with us
                 try:
@@ -69,7 +73,7 @@ def serve(sock: socket.socket) -> None:
 
 def start_child(sock: socket.socket, request: dict, fds: list[int], pidfds: list[int]) -> int:
     """Fork the run's process, inside the run's cgroup when it has one."""
-    output_fd, launch_fd = fds
+    output_fd, launch_fd, report_fd = fds
     pid = -1
     cgroup = request.get("cgroup")
     home = own_cgroup() if cgroup else None
@@ -84,13 +88,13 @@ def start_child(sock: socket.socket, request: dict, fds: list[int], pidfds: list
         sock.close()
         for fd in pidfds:
             os.close(fd)
-        become_run(request, output_fd, launch_fd)  # never returns
-    os.close(output_fd)  # the child's now: its output ends when the child's processes do
-    os.close(launch_fd)
+        become_run(request, output_fd, launch_fd, report_fd)  # never returns
+    for fd in fds:  # the child's now: its output ends when the child's processes do
+        os.close(fd)
     return pid
 
 
-def become_run(request: dict, output_fd: int, launch_fd: int) -> None:
+def become_run(request: dict, output_fd: int, launch_fd: int, report_fd: int) -> None:
     """In the child: turn into the run's process, as a fresh interpreter would start it."""
     code = 70
     try:
@@ -103,7 +107,7 @@ def become_run(request: dict, output_fd: int, launch_fd: int) -> None:
         os.close(output_fd)
         os.chdir(request["cwd"])
         env = dict(request["env"], FLOWPOOL_SUPERVISOR_PID=str(os.getppid()))
-        env["FLOWPOOL_LAUNCH_FD"] = str(launch_fd)
+        env.update({LAUNCH_FD_VARIABLE: str(launch_fd), REPORT_FD_VARIABLE: str(report_fd)})
         os.environ.clear()
         os.environ.update(env)
         sys.path[0] = os.getcwd()  # as `python -m` sets it
