@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devstack import LocalStack, wait_for  # noqa: E402
+from orchestrator.embedded_redis import free_port  # noqa: E402
 from orchestrator.models import FlowRunCreate  # noqa: E402
 from orchestrator.states import FINAL_STATES  # noqa: E402
 
@@ -296,7 +297,8 @@ def prefect_figures(args) -> dict:
     results = Path(args.prefect_root) / "results" / "e2e-side-by-side.json"
     env = {**os.environ, "BENCH_ROOT": args.prefect_root, "RESULTS": str(results),
            "N_RUNS": str(args.prefect_runs), "REPS": "1", "REPS_LATENCY": "3", "FASTPOLL": "0",
-           "WORKER_LIMIT": "0", "PHASES": "mem_before,single,throughput"}
+           "WORKER_LIMIT": "0", "PHASES": "mem_before,single,throughput",
+           "PORT": str(free_port())}
     done = subprocess.run(["bash", str(Path(args.prefect_bench) / "run.sh")], env=env,
                           capture_output=True, text=True)
     if done.returncode != 0 or not results.exists():

@@ -63,3 +63,16 @@ def test_a_message_crosses_with_its_descriptors_whatever_its_size():
         for fd in (read_end, write_end):
             os.close(fd)
         theirs.close()
+
+
+def test_a_bad_start_setting_stops_the_worker_naming_the_variable(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FLOWPOOL_PROCESS_START": "vfork", "FLOWPOOL_HOME": str(tmp_path),
+           "FLOWPOOL_API_URL": "http://127.0.0.1:9/api"}
+    done = subprocess.run([sys.executable, "-m", "orchestrator.cli.main", "worker", "start",
+                           "--pool", "p"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "FLOWPOOL_PROCESS_START: Input should be 'fork' or 'spawn'" in done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
