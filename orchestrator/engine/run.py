@@ -49,11 +49,13 @@ def main(argv: list[str]) -> int:
     shipper = LogShipper(client, run_id).start()
     shipper.secrets.update(environment_secrets(os.environ))
     out, err = capture_output(shipper)
+    finished = False  # only then may the last lines wait for the final state
     try:
         proposal = execute(client, run_id, shipper)
         # The flow is over: a SIGTERM now could only interrupt its report (or the exit after
         # it) with a traceback; the worker kills a process that does not leave in time.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        finished = True
     except Stopped:
         log.warning("flow run %s stopped by its worker (SIGTERM)", run_id)
         return 128 + signal.SIGTERM  # the worker reports why it stopped the run
@@ -61,7 +63,7 @@ def main(argv: list[str]) -> int:
         out.close_partial()
         err.close_partial()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-        last_lines = shipper.close(keep_last=True)
+        last_lines = shipper.close(keep_last=finished)
     message = proposal.message and redact(proposal.message, shipper.secrets)
     proposal = proposal.model_copy(update={"token": token, "message": message})
     try:
