@@ -338,7 +338,10 @@ def main() -> None:
         redis_url = stack.start_redis()
         try:
             stack.start_server()  # 127.0.0.1
-            paths = {start: start_path(stack, project, start, args) for start in args.starts}
+            paths = {}
+            for start in args.starts:
+                paths[start] = start_path(stack, project, start, args)
+                print(json.dumps({start: paths[start]}), file=sys.stderr, flush=True)  # as it goes
             server = {"server_idle_pss_mib": tree_pss_mib(stack.server.pid)}
             with stack.client(retry_for_s=10) as api:
                 parts = {**api_calls(api, f"trivial/bench-{args.starts[0]}"),
