@@ -117,6 +117,16 @@ class LocalStack:
                                + log_path.read_text()[-3000:])
         return " ready." in log_path.read_text(errors="replace")
 
+    def stop_worker(self, worker: subprocess.Popen, timeout_s: float = 30) -> None:
+        """Stop one worker (its runs finish first) and forget it."""
+        worker.terminate()
+        try:
+            worker.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        self.workers.remove(worker)
+
     def cli(self, *args: str, check: bool = False, cwd: Path | None = None,
             timeout_s: float = 120, input: str | None = None) -> subprocess.CompletedProcess:
         """Run `flowpool ARGS`; `input` is its stdin (none by default)."""

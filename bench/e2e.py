@@ -1,15 +1,26 @@
-"""End-to-end latency and throughput of flowpool on one machine, printed as JSON.
+"""End-to-end latency, throughput and memory of flowpool on one machine, printed as JSON.
 
-- trigger->RUNNING and trigger->COMPLETED over sequential runs of a trivial flow
-  (server-side state timestamps, so polling does not blur them);
-- completed runs per minute for a burst of runs with one worker at --limit 2;
-- in the same run, the round trip of a raw Celery no-op task on the same Redis, so the
-  overhead reads as a ratio;
-- the cost of `import orchestrator` in a fresh interpreter;
-- with a container engine at DOCKER_HOST (`eval "$(.ci/container-engine.sh)"`), the same
-  latencies for a docker pool next to the process pool.
+For process runs started warm (forked from the worker's zygote, the default) and cold
+(`FLOWPOOL_PROCESS_START=spawn`, a new interpreter per run), in the same run:
 
-    python bench/e2e.py [--sequential 100] [--burst 300] [--docker-sequential 20]
+- trigger->RUNNING, trigger->COMPLETED and RUNNING->COMPLETED p50/p95/p99 over sequential
+  runs of a trivial flow (server-side state timestamps, so polling does not blur them);
+- completed runs per minute for a burst of runs with one worker at each `--limits`;
+- PSS of the server, of the worker's process tree idle at --limit 4, and of one run's
+  processes at their peak (and their private memory: what a run adds above the zygote);
+
+and once: the round trip of a raw Celery no-op task on the same Redis, a bare `os.fork()` +
+exit, an API read and a run creation, so the overhead reads against each part; the cost of
+`import orchestrator` and of what a run's engine imports; with a container engine at
+DOCKER_HOST (`eval "$(.ci/container-engine.sh)"`), the latencies of a docker pool; and with
+`--prefect-bench DIR` (the Prefect baseline scripts, whose venv must already exist under
+`--prefect-root`), Prefect's own figures from the same run.
+
+The server listens on 127.0.0.1, except in the docker phase, whose containers reach it
+through the host's address.
+
+    python bench/e2e.py [--sequential 200] [--burst 600] [--limits 1,2,4,8]
+        [--docker-sequential 20] [--prefect-bench DIR --prefect-root DIR]
 """
 from __future__ import annotations
 
@@ -27,10 +38,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devstack import LocalStack, wait_for  # noqa: E402
+from orchestrator.embedded_redis import free_port  # noqa: E402
 from orchestrator.models import FlowRunCreate  # noqa: E402
 from orchestrator.states import FINAL_STATES  # noqa: E402
 
-TRIVIAL_FLOW = "from orchestrator import flow\n\n@flow\ndef trivial(n: int = 0):\n    return n\n"
+FLOWS = """import time
+from orchestrator import flow
+
+
+@flow
+def trivial(n: int = 0):
+    return n
+
+
+@flow
+def hold(seconds: float = 1.0):
+    time.sleep(seconds)
+"""
+STARTS = ("fork", "spawn")
+MEMORY_LIMIT = 4  # the idle worker tree is measured at this --limit
 
 
 def percentiles(samples_s: list[float]) -> dict[str, float]:
@@ -48,7 +74,7 @@ def wait_final(api, run_id: str, timeout_s: float = 60):
 
 
 def sequential_latency(api, deployment: str, count: int) -> dict:
-    to_running, to_completed = [], []
+    to_running, to_completed, running_to_completed = [], [], []
     for i in range(count):
         run = api.create_flow_run(deployment, FlowRunCreate(parameters={"n": i}))
         final = wait_final(api, run.id)
@@ -56,8 +82,10 @@ def sequential_latency(api, deployment: str, count: int) -> dict:
         assert final.state_type.value == "COMPLETED", final.state_message
         to_running.append((stamps["RUNNING"] - stamps["SCHEDULED"]).total_seconds())
         to_completed.append((stamps["COMPLETED"] - stamps["SCHEDULED"]).total_seconds())
+        running_to_completed.append((stamps["COMPLETED"] - stamps["RUNNING"]).total_seconds())
     return {"trigger_to_running": percentiles(to_running),
-            "trigger_to_completed": percentiles(to_completed)}
+            "trigger_to_completed": percentiles(to_completed),
+            "running_to_completed": percentiles(running_to_completed)}
 
 
 def burst_throughput(api, deployment: str, count: int) -> dict:
@@ -128,44 +156,236 @@ def docker_latency(stack: LocalStack, project: Path, count: int) -> dict:
         return sequential_latency(api, "trivial/docker", count)
 
 
+def memory_kib(pid: int) -> dict[str, int]:
+    """PSS and private memory of one process, in KiB (0 if it is gone)."""
+    figures = {"pss": 0, "private": 0}
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return figures
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name == "Pss":
+            figures["pss"] = int(value.split()[0])
+        elif name in ("Private_Clean", "Private_Dirty"):
+            figures["private"] += int(value.split()[0])
+    return figures
+
+
+def process_tree(root: int) -> set[int]:
+    """`root` and its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, frontier = set(), [root]
+    while frontier:
+        pid = frontier.pop()
+        found.add(pid)
+        frontier.extend(children.get(pid, []))
+    return found
+
+
+def tree_pss_mib(root: int) -> float:
+    return round(sum(memory_kib(pid)["pss"] for pid in process_tree(root)) / 1024, 1)
+
+
+def one_run_memory(api, worker_pid: int, deployment: str) -> dict:
+    """Peak PSS and private memory of a run's own processes (those of the worker's tree that
+    were not there idle), sampled while it holds for a second."""
+    idle = process_tree(worker_pid)
+    run_id = api.create_flow_run(deployment, FlowRunCreate(parameters={"seconds": 1.0})).id
+    peak = {"pss": 0, "private": 0}
+    deadline = time.monotonic() + 60
+    while api.read_flow_run(run_id).state_type not in FINAL_STATES and time.monotonic() < deadline:
+        run_pids = process_tree(worker_pid) - idle
+        now = [memory_kib(pid) for pid in run_pids]
+        peak = {key: max(peak[key], sum(m[key] for m in now)) for key in peak}
+        time.sleep(0.02)
+    return {"run_peak_pss_mib": round(peak["pss"] / 1024, 1),
+            "run_peak_private_mib": round(peak["private"] / 1024, 1)}
+
+
+def wait_idle_tree(worker_pid: int, limit: int, timeout_s: float = 60) -> None:
+    """The worker's slots (and their zygotes) are up: the tree stops growing."""
+    sizes = []
+
+    def settled() -> bool:
+        sizes.append(len(process_tree(worker_pid)))
+        return len(sizes) > 10 and sizes[-1] == sizes[-10] and sizes[-1] > limit
+
+    wait_for(settled, timeout_s, "the worker's processes to settle", interval_s=0.2)
+
+
+def start_path(stack: LocalStack, project: Path, start: str, args) -> dict:
+    """Every figure of one start path: latency, throughput per --limit, memory."""
+    pool = f"bench-{start}"
+    stack.cli("work-pool", "create", pool, "--type", "process", check=True)
+    for flow_name in ("trivial", "hold"):
+        stack.cli("deploy", f"flows.py:{flow_name}", "--name", pool, "--pool", pool,
+                  cwd=project, check=True)
+    env = {"FLOWPOOL_PROCESS_START": start}
+    figures: dict = {}
+    with stack.client(retry_for_s=10) as api:
+        for limit in args.limits:
+            worker = stack.start_worker(pool, "--limit", str(limit), env=env)
+            wait_idle_tree(worker.pid, limit)
+            for _ in range(limit):  # every slot has run once
+                wait_final(api, api.create_flow_run(f"trivial/{pool}", FlowRunCreate()).id)
+            if limit == MEMORY_LIMIT:
+                time.sleep(1)  # the last run's process is gone
+                figures["memory"] = {f"worker_tree_idle_limit_{limit}_pss_mib":
+                                     tree_pss_mib(worker.pid),
+                                     **one_run_memory(api, worker.pid, f"hold/{pool}")}
+            if limit == args.latency_limit:
+                figures.update(sequential_latency(api, f"trivial/{pool}", args.sequential))
+            figures[f"burst_limit_{limit}"] = burst_throughput(api, f"trivial/{pool}", args.burst)
+            stack.stop_worker(worker)
+    return figures
+
+
+def bare_fork_ms(count: int = 200) -> dict:
+    """`os.fork()`, the child's immediate exit and its reaping, from this process."""
+    samples = []
+    for _ in range(count):
+        t0 = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+        samples.append(time.perf_counter() - t0)
+    return percentiles(samples)
+
+
+def api_calls(api, deployment: str, count: int = 100) -> dict:
+    """An API read (HTTP + a database read) and a run's creation (HTTP + a database write)."""
+    run_id = api.create_flow_run(deployment, FlowRunCreate()).id
+    reads = []
+    for _ in range(count):
+        t0 = time.perf_counter()
+        api.read_flow_run(run_id)
+        reads.append(time.perf_counter() - t0)
+    return {"read_flow_run": percentiles(reads)}
+
+
+def run_imports_ms(repeats: int = 5) -> dict:
+    """What a cold run's engine imports before it runs a flow, against the package root."""
+    def best(statement: str) -> float:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", statement], check=True, cwd=ROOT)
+            times.append(time.perf_counter() - t0)
+        return min(times)
+    base = best("pass")
+    return {"import_orchestrator_engine_run_ms": round((best(
+        "import orchestrator.engine.run, orchestrator.sdk.flow_engine") - base) * 1000, 1)}
+
+
+def prefect_figures(args) -> dict:
+    """Prefect's baseline from its own scripts, run now, on this machine."""
+    if not args.prefect_bench:
+        return {"skipped": "no --prefect-bench DIR (the Prefect baseline scripts)"}
+    venv_python = Path(args.prefect_root) / "venv" / "bin" / "python"
+    if not venv_python.exists():
+        return {"skipped": f"no Prefect venv at {venv_python.parent.parent}: run the baseline's"
+                           " run.sh once with BENCH_ROOT set to --prefect-root to install it"}
+    results = Path(args.prefect_root) / "results" / "e2e-side-by-side.json"
+    env = {**os.environ, "BENCH_ROOT": args.prefect_root, "RESULTS": str(results),
+           "N_RUNS": str(args.prefect_runs), "REPS": "1", "REPS_LATENCY": "3", "FASTPOLL": "0",
+           "WORKER_LIMIT": "0", "PHASES": "mem_before,single,throughput",
+           "PORT": str(free_port())}
+    done = subprocess.run(["bash", str(Path(args.prefect_bench) / "run.sh")], env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0 or not results.exists():
+        return {"skipped": f"the Prefect baseline failed: {done.stderr[-800:]}"}
+    data = json.loads(results.read_text())
+    return {"throughput": data.get("throughput"), "single_run": data.get("single_run"),
+            "mem_rest_before": data.get("mem_rest_before")}
+
+
+def restart_server(stack: LocalStack, *args: str) -> None:
+    stack.server.terminate()
+    stack.server.wait(timeout=30)
+    stack.start_server(*args)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sequential", type=int, default=100)
-    parser.add_argument("--burst", type=int, default=300)
+    parser.add_argument("--sequential", type=int, default=200)
+    parser.add_argument("--burst", type=int, default=600)
+    parser.add_argument("--limits", default="1,2,4,8",
+                        type=lambda text: [int(x) for x in text.split(",")])
+    parser.add_argument("--latency-limit", type=int, default=2,
+                        help="the --limit of the worker the sequential runs are measured with")
+    parser.add_argument("--starts", default=",".join(STARTS), type=lambda text: text.split(","))
     parser.add_argument("--docker-sequential", type=int, default=20)
+    parser.add_argument("--prefect-bench", help="the directory of the Prefect baseline's run.sh")
+    parser.add_argument("--prefect-root", help="its BENCH_ROOT, holding the Prefect venv")
+    parser.add_argument("--prefect-runs", type=int, default=20)
     args = parser.parse_args()
+    if args.latency_limit not in args.limits:
+        parser.error(f"--latency-limit {args.latency_limit} must be one of --limits")
     with tempfile.TemporaryDirectory(prefix="flowpool-bench-") as home:
         project = Path(home) / "project"
         project.mkdir()
-        (project / "flows.py").write_text(TRIVIAL_FLOW)
+        (project / "flows.py").write_text(FLOWS)
         stack = LocalStack(Path(home) / "home")
         redis_url = stack.start_redis()
         try:
-            stack.start_server("--host", "0.0.0.0")  # containers reach it through the host alias
-            stack.cli("work-pool", "create", "bench", "--type", "process", check=True)
-            stack.start_worker("bench", "--limit", "2")
-            stack.cli("deploy", "flows.py:trivial", "--name", "bench", "--pool", "bench",
-                      cwd=project, check=True)
+            stack.start_server()  # 127.0.0.1
+            paths = {}
+            for start in args.starts:
+                paths[start] = start_path(stack, project, start, args)
+                print(json.dumps({start: paths[start]}), file=sys.stderr, flush=True)  # as it goes
+            server = {"server_idle_pss_mib": tree_pss_mib(stack.server.pid)}
             with stack.client(retry_for_s=10) as api:
-                api.create_flow_run("trivial/bench", FlowRunCreate())  # warm up
-                latency = sequential_latency(api, "trivial/bench", args.sequential)
-                throughput = burst_throughput(api, "trivial/bench", args.burst)
-            docker_figures = (docker_latency(stack, project, args.docker_sequential)
-                              if args.docker_sequential else {"skipped": "--docker-sequential 0"})
+                parts = {**api_calls(api, f"trivial/bench-{args.starts[0]}"),
+                         "bare_fork_and_exit": bare_fork_ms()}
             celery = celery_round_trip(redis_url, args.sequential)
+            if args.docker_sequential:
+                restart_server(stack, "--host", "0.0.0.0")  # containers reach it by the host alias
+                docker_figures = docker_latency(stack, project, args.docker_sequential)
+            else:
+                docker_figures = {"skipped": "--docker-sequential 0"}
         finally:
             stack.stop()
+    prefect = prefect_figures(args)
     report = {
-        "process_worker": {**latency, "burst_limit_2": throughput},
+        "process_worker": paths,
+        "server": server,
+        "parts": {**parts, "raw_celery_noop_round_trip": celery},
         "docker_worker": docker_figures,
-        "raw_celery_noop_round_trip": celery,
-        "ratio_trigger_to_running_vs_celery_p50": round(
-            latency["trigger_to_running"]["p50_ms"] / celery["p50_ms"], 1),
-        "ratio_trigger_to_completed_vs_celery_p50": round(
-            latency["trigger_to_completed"]["p50_ms"] / celery["p50_ms"], 1),
+        "prefect": prefect,
         "import_orchestrator_ms": import_cost_ms(),
+        **run_imports_ms(),
     }
+    report["ratios"] = ratios(report)
     print(json.dumps(report, indent=2))
+
+
+def ratios(report: dict) -> dict:
+    """The warm path against cold, raw Celery, a bare fork and Prefect."""
+    found = {}
+    paths, parts = report["process_worker"], report["parts"]
+    celery_p50 = parts["raw_celery_noop_round_trip"]["p50_ms"]
+    fork_p50 = parts["bare_fork_and_exit"]["p50_ms"]
+    for start, figures in paths.items():
+        if "trigger_to_completed" in figures:
+            found[f"{start}_trigger_to_completed_vs_celery_p50"] = round(
+                figures["trigger_to_completed"]["p50_ms"] / celery_p50, 1)
+            found[f"{start}_running_to_completed_vs_bare_fork_p50"] = round(
+                figures["running_to_completed"]["p50_ms"] / fork_p50, 1)
+    prefect_rate = ((report["prefect"].get("throughput") or {}).get("client_runs_per_min")
+                    or {}).get("median")
+    if prefect_rate and "burst_limit_1" in paths.get("fork", {}):
+        found["fork_limit_1_runs_per_min_vs_prefect"] = round(
+            paths["fork"]["burst_limit_1"]["completed_per_minute"] / prefect_rate, 1)
+    return found
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     cancel_grace_s: float = 10.0
     # each process run in a cgroup of its own where one can be made; else a /proc walk
     process_cgroups: bool = True
+    # "fork": process runs fork from a process with the engine imported; "spawn": a new
+    # interpreter per run (also taken where a job's command or interpreter settings differ)
+    process_start: Literal["fork", "spawn"] = "fork"
 
     # bytes of log lines one flow run may store; later lines are dropped and counted
     run_log_limit: int = Field(default=DEFAULT_RUN_LOG_LIMIT, ge=0, le=2**40)

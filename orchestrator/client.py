@@ -6,7 +6,9 @@ Error answers become the same FlowpoolError classes the server raised.
 """
 from __future__ import annotations
 
+import functools
 import random
+import ssl
 import time
 from typing import Any, Iterator, TypeVar
 
@@ -64,13 +66,21 @@ def parse(model: type[M], data: dict) -> M:
     return model.model_validate(data, context=STORED)
 
 
+@functools.lru_cache(maxsize=1)
+def default_ssl_context() -> ssl.SSLContext:
+    """The CA bundle, loaded once per process (it costs more than the rest of a client) and
+    by the warm-start process before it forks, so no run's engine loads it again."""
+    return httpx.create_ssl_context()
+
+
 class FlowpoolClient:
     def __init__(self, api_url: str, timeout_s: float = 30.0, retry_for_s: float = 0.0,
                  api_key: str | None = None):
         self.api_url = api_url.rstrip("/")
         self.retry_for_s = retry_for_s
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(base_url=self.api_url, timeout=timeout_s, headers=headers)
+        self._http = httpx.Client(base_url=self.api_url, timeout=timeout_s, headers=headers,
+                                  verify=default_ssl_context())
 
     @classmethod
     def from_settings(cls, retry_for_s: float | None = None) -> "FlowpoolClient":

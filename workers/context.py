@@ -24,12 +24,15 @@ class WorkerContext:
     crash_after_s: float = 30.0
     cancel_grace_s: float = 10.0
     process_cgroups: bool = True
+    process_start: str = "fork"
     _redis: object = field(default=None, repr=False)
     _redis_pid: int = 0
     http_timeout_s: float = 30.0
     http_retry_for_s: float = 60.0
     _client: FlowpoolClient | None = field(default=None, repr=False)
     _client_pid: int = 0
+    _beat_client: FlowpoolClient | None = field(default=None, repr=False)
+    _beat_client_pid: int = 0
 
     @property
     def client(self) -> FlowpoolClient:
@@ -38,6 +41,16 @@ class WorkerContext:
                                           self.api_key)
             self._client_pid = os.getpid()
         return self._client
+
+    @property
+    def beat_client(self) -> FlowpoolClient:
+        """For the heartbeat's read of a run: it never waits for an API that is away (the
+        next beat asks again), so the lease is renewed on time through an API restart."""
+        if self._beat_client is None or self._beat_client_pid != os.getpid():
+            timeout_s = min(self.http_timeout_s, max(self.heartbeat_interval_s, 1.0))
+            self._beat_client = FlowpoolClient(self.api_url, timeout_s, 0.0, self.api_key)
+            self._beat_client_pid = os.getpid()
+        return self._beat_client
 
     @property
     def redis(self):

@@ -33,7 +33,7 @@ def execute(message: DispatchMessage, ctx: WorkerContext) -> None:
         handle = launch(claimed, token, ctx)
         if handle is not None:
             outcome = supervise(handle, claimed, token, ctx)
-            report(ctx, claimed, token, outcome, handle.output_tail())
+            report(ctx, claimed, token, outcome, handle.output_tail(), engine_report(handle))
     finally:
         _release(ctx, claimed.flow_run.id)
 
@@ -69,8 +69,15 @@ def launch(claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Handle | None
         return None
 
 
+def engine_report(handle: Handle) -> dict | None:
+    """What the engine said the API answered to its final report: a process run's engine
+    tells its worker on a pipe; other infrastructures have none (the run is read back)."""
+    read = getattr(handle, "engine_report", None)
+    return read() if read else None
+
+
 def report(ctx: WorkerContext, claimed: ClaimedRun, token: str, outcome: Outcome,
-           tail: list[str]) -> None:
+           tail: list[str], reported: dict | None = None) -> None:
     """The engine reports how the flow ended; the worker reports what stopped it otherwise."""
     run = claimed.flow_run
     if outcome.ending is Ending.CANCELLED:
@@ -81,13 +88,19 @@ def report(ctx: WorkerContext, claimed: ClaimedRun, token: str, outcome: Outcome
             type=StateType.FAILED, name="TimedOut", token=token,
             message=f"timed out after {run.timeout_seconds:g}s (timeout_seconds)"))
     elif outcome.ending is Ending.EXITED:
-        report_exit(ctx, claimed, token, outcome.exit_code, tail)
+        report_exit(ctx, claimed, token, outcome.exit_code, tail, reported)
 
 
 def report_exit(ctx: WorkerContext, claimed: ClaimedRun, token: str, exit_code: int,
-                tail: list[str]) -> None:
-    """If the process exited without reporting a final state, the run crashed."""
+                tail: list[str], reported: dict | None = None) -> None:
+    """If the process exited without reporting a final state, the run crashed. An engine
+    that exited 0 after the API took its final report has left nothing to do: the slot is
+    freed without reading the run back."""
     run_id = claimed.flow_run.id
+    if exit_code == 0 and reported_the_end(reported, token):
+        log.info("run %s: infrastructure exited with code 0; run is %s", run_id,
+                 reported["state"])
+        return
     run = ctx.client.read_flow_run(run_id)
     log.info("run %s: infrastructure exited with code %s; run is %s", run_id, exit_code,
              run.state_type.value)
@@ -101,6 +114,18 @@ def report_exit(ctx: WorkerContext, claimed: ClaimedRun, token: str, exit_code: 
         report_crash(ctx, claimed, token, f"the flow run's {claimed.work_pool.type} infrastructure"
                                           f" exited with code {exit_code} without reporting a"
                                           f" final state. Last output:\n{last}")
+
+
+def reported_the_end(reported: dict | None, token: str) -> bool:
+    """The engine's final report left the run under this attempt's token in a state the
+    worker has nothing to add to (neither RUNNING nor CANCELLING)."""
+    if not reported or reported.get("token") != token:
+        return False
+    try:
+        state = StateType(reported.get("state"))
+    except ValueError:
+        return False
+    return state not in (StateType.RUNNING, StateType.CANCELLING)
 
 
 def report_crash(ctx: WorkerContext, claimed: ClaimedRun, token: str, message: str) -> None:

@@ -39,11 +39,18 @@ def start_worker(settings: Settings, pool_name: str, limit: int, name: str | Non
         work_queues=list(work_queues or []), limit=limit, redis_url=broker_url, home=settings.home,
         heartbeat_interval_s=settings.heartbeat_interval_s, crash_after_s=settings.crash_after_s,
         cancel_grace_s=settings.cancel_grace_s, process_cgroups=settings.process_cgroups,
+        process_start=settings.process_start,
         http_timeout_s=settings.http_timeout_s, http_retry_for_s=settings.http_retry_for_s))
     client.close()
     from .app import configure
 
     app = configure(broker_url)
+    if pool.type == "process" and settings.process_start == "fork":
+        from celery.signals import worker_process_init
+
+        from .warm_start import prestart
+
+        worker_process_init.connect(prestart, weak=False)  # each slot's zygote, ready early
     argv = ["worker", "-Q", ",".join(celery_queue(pool_name, q) for q in chosen),
             "-c", str(limit), "-P", "prefork", "-n", f"{name}@%h", "-l", "INFO",
             "--without-mingle", "--without-gossip", "--without-heartbeat"]

@@ -3,10 +3,16 @@ every process it starts tracked (`process_tree`) and killed when the run ends.
 
 The engine gets the claimed run (run, deployment, pool, secrets unmasked) from the worker
 rather than from the API: as JSON on a pipe it inherits (`LAUNCH_FD_VARIABLE` names the
-descriptor), so nothing secret is put on a command line or in a file."""
+descriptor), so nothing secret is put on a command line or in a file.
+
+The run's process is forked by this process's warm-start process, with the engine already
+imported (`warm_start`), or started as a new interpreter where that cannot serve the run;
+both give the same process: own session, the run's environment, directory and output."""
 from __future__ import annotations
 
 import collections
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -15,12 +21,14 @@ import threading
 import time
 
 from orchestrator.masking import redact
-from orchestrator.models import LAUNCH_FD_VARIABLE, ClaimedRun
+from orchestrator.models import LAUNCH_FD_VARIABLE, REPORT_FD_VARIABLE, ClaimedRun
 
-from . import process_tree
+from . import process_tree, warm_start
 from .context import WorkerContext
 from .infrastructure import (OUTPUT_TAIL_LINES, echo_output, engine_command,
                              engine_environment, inherited_environment, run_secrets)
+
+log = logging.getLogger("flowpool.worker")
 
 
 class ProcessHandle:
@@ -30,13 +38,17 @@ class ProcessHandle:
     a run's processes never outlive it (a flow that wants a lasting service must hand it to
     a service manager). The main process's output is echoed (if asked) and its tail kept."""
 
-    def __init__(self, popen: subprocess.Popen, processes: process_tree.RunProcesses,
-                 stream_output: bool, secrets: set[str] = frozenset(), run_name: str = ""):
+    def __init__(self, popen: subprocess.Popen | warm_start.WarmProcess,
+                 processes: process_tree.RunProcesses, stream_output: bool,
+                 secrets: set[str] = frozenset(), report_fd: int | None = None,
+                 run_name: str = ""):
         self.popen = popen
         self.run_name = run_name
         self.processes = processes
         self.stream_output = stream_output
         self.secrets = secrets  # masked in the echo and the tail (which a crash report ships)
+        self._report_fd = report_fd
+        self._report: dict | None = None
         self._code: int | None = None
         self._tail: collections.deque[str] = collections.deque(maxlen=OUTPUT_TAIL_LINES)
         self._reader = threading.Thread(target=self._read_output, daemon=True)
@@ -81,8 +93,27 @@ class ProcessHandle:
             self.processes.kill_all()
             self.processes.close()
             self._reader.join(timeout=5)  # children holding the output pipe are gone now
+            self._report = self._read_report()
             self._code = code
         return self._code
+
+    def _read_report(self) -> dict | None:
+        """What the engine wrote on the report pipe before it exited, if anything."""
+        if self._report_fd is None:
+            return None
+        try:
+            os.set_blocking(self._report_fd, False)
+            return json.loads(os.read(self._report_fd, 4096))
+        except (OSError, ValueError):  # nothing written, or cut short
+            return None
+        finally:
+            os.close(self._report_fd)
+            self._report_fd = None
+
+    def engine_report(self) -> dict | None:
+        """The state the API answered to the engine's final report ({"state", "token"}), once
+        the main process has ended; None if the engine did not get that far."""
+        return self._report
 
     def output_tail(self) -> list[str]:
         return list(self._tail)
@@ -90,26 +121,42 @@ class ProcessHandle:
 
 def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> ProcessHandle:
     run = claimed.flow_run
-    command = engine_command(job.get("command"), run.id, python=sys.executable)
     cwd = job.get("working_dir") or _default_directory(claimed, ctx)
     env = {**inherited_environment(os.environ, claimed), **(job.get("env") or {}),
            **engine_environment(claimed, token, ctx.api_url),
            "FLOWPOOL_SUPERVISOR_PID": str(os.getpid())}
+    cold_reason = warm_start.cold_start_reason(job, env, ctx.process_start)
+    zygote = warm_start.zygote() if cold_reason is None else None  # before the run's cgroup
     processes = process_tree.track(run.id, run.attempt, ctx.process_cgroups)
     launch_read, launch_write = os.pipe()
-    env[LAUNCH_FD_VARIABLE] = str(launch_read)
+    report_read, report_write = os.pipe()
+
+    def start() -> subprocess.Popen | warm_start.WarmProcess:
+        if zygote is not None:
+            try:
+                return zygote.fork(run.id, cwd, env, launch_read, report_write,
+                                   getattr(processes, "path", None))
+            except warm_start.WarmStartFailed as exc:
+                log.warning("run %s: no warm start (%s); starting it cold", run.id, exc)
+        command = engine_command(job.get("command"), run.id, python=sys.executable)
+        return subprocess.Popen(
+            command, cwd=cwd, env={**env, LAUNCH_FD_VARIABLE: str(launch_read),
+                                   REPORT_FD_VARIABLE: str(report_write)},
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True, pass_fds=(launch_read, report_write))
+
     try:
-        popen = processes.spawn(lambda: subprocess.Popen(
-            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(launch_read,)))
+        popen = processes.spawn(start)
     except BaseException:
         os.close(launch_write)
+        os.close(report_read)
         raise
     finally:
         os.close(launch_read)
+        os.close(report_write)
     hand_over(launch_write, claimed)
     return ProcessHandle(popen, processes, bool(job.get("stream_output", True)),
-                         run_secrets(job, claimed, env), run_name=run.name)
+                         run_secrets(job, claimed, env), report_read, run_name=run.name)
 
 
 def hand_over(fd: int, claimed: ClaimedRun) -> None:

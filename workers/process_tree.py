@@ -10,7 +10,9 @@ reparented to it, not to init, so the walk still finds it.
 
 The supervising process is the one that starts the run's process: the Celery prefork pool
 process executing the task, which supervises one run at a time. So every child it has, apart
-from the ones it had before the launch, belongs to the run it supervises. It is a subreaper
+from the ones it had before the launch (its warm-start process among them), belongs to the
+run it supervises; a warm start's main process is the warm-start process's child, and is
+walked from its own pid. It is a subreaper
 in both modes (so orphans never pile up as zombies under a worker that is pid 1 of a
 container), and it reaps the orphans reparented to it.
 """
@@ -25,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from orchestrator.processes import set_child_subreaper
+from orchestrator.processes import cgroup_dir, join_cgroup, own_cgroup, set_child_subreaper
 
 log = logging.getLogger("flowpool.worker")
 KILL_TIMEOUT_S = 10.0
@@ -114,6 +116,8 @@ class TreeProcesses(RunProcesses):
             children.setdefault(ppid, []).append(pid)
         found: set[int] = set()
         frontier = [pid for pid in children.get(os.getpid(), []) if pid not in self._before]
+        if self.main_pid in table:  # a warm start's main process is the zygote's child
+            frontier.append(self.main_pid)
         while frontier:
             pid = frontier.pop()
             found.add(pid)
@@ -134,8 +138,8 @@ class CgroupProcesses(RunProcesses):
         path = home / name
         path.mkdir()
         try:  # moving a process in may be refused even where mkdir is not: try it now
-            _join(path)
-            _join(home)
+            join_cgroup(path)
+            join_cgroup(home)
         except OSError:
             path.rmdir()
             raise
@@ -145,14 +149,14 @@ class CgroupProcesses(RunProcesses):
         """Fork the run's process from inside its cgroup, so it is a member from its first
         instruction on, before it can start anything; this process moves back at once."""
         home = own_cgroup()
-        _join(self.path)
+        join_cgroup(self.path)
         try:
             popen = super().spawn(start)
         except BaseException:
-            _join(home)
+            join_cgroup(home)
             self.close()
             raise
-        _join(home)
+        join_cgroup(home)
         return popen
 
     def pids(self) -> set[int]:
@@ -186,40 +190,6 @@ def _remove_leftovers(home: Path) -> None:
             if ("populated 0" in (path / "cgroup.events").read_text()
                     and time.time() - path.stat().st_ctime > LEFTOVER_AGE_S):
                 path.rmdir()
-
-
-def own_cgroup() -> Path:
-    return cgroup_dir("self")
-
-
-def cgroup_dir(pid: int | str) -> Path:
-    """The cgroup v2 directory of process `pid`; OSError where there is no cgroup v2."""
-    relative = _cgroup_v2_path(pid)
-    mount_root, mount_point = _cgroup_v2_mount()
-    if os.path.commonpath([relative, mount_root]) != mount_root:
-        raise OSError(f"cgroup {relative} is outside the cgroup2 mount at {mount_point}")
-    return Path(mount_point) / os.path.relpath(relative, mount_root)
-
-
-def _cgroup_v2_path(pid: int | str) -> str:
-    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
-        if line.startswith("0::"):
-            return line[3:]
-    raise OSError(f"process {pid} is in no cgroup v2 hierarchy")
-
-
-def _cgroup_v2_mount() -> tuple[str, str]:
-    """(root of the hierarchy that is mounted, where) of the cgroup2 mount."""
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        fields, _, rest = line.partition(" - ")
-        if rest.split()[0] == "cgroup2":
-            parts = fields.split()
-            return parts[3], parts[4]
-    raise OSError("no cgroup2 file system is mounted")
-
-
-def _join(cgroup: Path) -> None:
-    (cgroup / "cgroup.procs").write_text(str(os.getpid()))
 
 
 def _process_table() -> dict[int, tuple[int, str]]:

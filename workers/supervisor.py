@@ -41,7 +41,7 @@ class Outcome:
 def supervise(handle: Handle, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Outcome:
     run = claimed.flow_run
     started = time.monotonic()
-    next_beat = started
+    next_beat = started + ctx.heartbeat_interval_s  # execute() renewed the lease at launch
     while True:
         code = handle.poll(POLL_INTERVAL_S)
         if code is not None:
@@ -69,7 +69,7 @@ def _beat(claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Ending | None:
     except Exception as exc:  # Redis may be restarting; the reaper waits for it too
         log.warning("run %s: could not renew its lease: %s", run_id, exc)
     try:
-        current = ctx.client.read_flow_run(run_id)
+        current = ctx.beat_client.read_flow_run(run_id)
     except Exception as exc:
         log.warning("run %s: could not read its state: %s", run_id, exc)
         return None

@@ -10,7 +10,9 @@ from ..errors import StateRejected
 from ..leases import request_cancel
 from ..models import ClaimedRun, ClaimRequest, FlowRun, FlowRunDetail, StateProposal
 from ..states import Origin, StateType, is_final
+from ..masking import mask_text
 from ..store import flow_runs as store
+from ..store import logs as logs_store
 from ..store.database import Database
 from ..store.deployments import read_deployment_by_id
 from ..store.pages import Page
@@ -20,6 +22,7 @@ from . import run_credentials
 from .checks import CheckedRoute
 from .dependencies import get_broker_probe, get_db, get_doorbell, get_redis, ring, utcnow
 from .errors import ERROR_RESPONSES
+from .logs import run_log_limit
 from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 from .waiting import annotate_waiting
 
@@ -87,9 +90,16 @@ def _launch_bundle(conn, run: FlowRun) -> ClaimedRun:
 
 @router.post("/{run_id}/state")
 def set_flow_run_state(run_id: str, proposal: StateProposal, db: Database = Depends(get_db),
-                       doorbell: Doorbell | None = Depends(get_doorbell)) -> FlowRun:
+                       doorbell: Doorbell | None = Depends(get_doorbell),
+                       limit_bytes: int = Depends(run_log_limit)) -> FlowRun:
+    """Propose a state; a short run's engine sends its last log lines with it, stored in the
+    same transaction (within the run's log budget), so its end costs one request."""
     with db.begin() as conn:
         run = store.set_state(conn, run_id, proposal, Origin.TOKEN_HOLDER, utcnow())
+        if proposal.logs:
+            for entry in proposal.logs:  # as POST /logs does: URL credentials never stored
+                entry.message = mask_text(entry.message)
+            logs_store.create_logs(conn, run_id, proposal.logs, limit_bytes, utcnow())
     metrics.run_changed(run)
     if is_final(run.state_type):
         ring(doorbell, "run finished")

@@ -49,8 +49,16 @@ def main() -> None:
 
 def _invalid_input(exc: ValidationError) -> InvalidInput:
     return InvalidInput("invalid input", [
-        FieldError(".".join(str(p) for p in e["loc"]) or exc.title, validation_message(e))
+        FieldError(_field_name(exc.title, e["loc"]), validation_message(e))
         for e in exc.errors()])
+
+
+def _field_name(model: str, loc: tuple) -> str:
+    """A setting is named as it is set, by its environment variable."""
+    path = ".".join(str(p) for p in loc)
+    if model == "Settings" and path:
+        return f"FLOWPOOL_{path.upper()}"
+    return path or model
 
 
 if __name__ == "__main__":

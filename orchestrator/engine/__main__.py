@@ -1,5 +1,5 @@
 import sys
 
-from .run import main
+from .run import exit_process, main
 
-sys.exit(main(sys.argv[1:]))
+exit_process(main(sys.argv[1:]))

@@ -1,6 +1,7 @@
 """Ships a run's output to the API: `print` output, the run's stderr, and `logging` records.
 
-Lines are buffered and sent in batches from a background thread; nothing is dropped while
+Lines are buffered and sent in batches from a background thread, the first after
+FIRST_FLUSH_S (so a short run's lines ride with its final state); nothing is dropped while
 the API is briefly away (the client retries), and `close()` sends what is left. Every line has
 the run's known secrets and any URL credentials masked before it leaves the process. The run's
 log budget bounds it all: the buffer never holds more than the API said the run may still
@@ -27,8 +28,10 @@ from ..models.logs import (MAX_LEVEL, MAX_LINE_BYTES, LogBudget, LogsDropped, fi
                            line_bytes)
 
 FLUSH_INTERVAL_S = 0.25
+FIRST_FLUSH_S = 2.0
 MAX_BATCH = 500
 DROPPED_REPORT_INTERVAL_S = 1.0
+KEEP_LAST_BYTES = 64 * 1024  # the last lines that may ride with the final state
 
 
 class LogShipper:
@@ -67,8 +70,12 @@ class LogShipper:
                 self._wake.set()
 
     def _loop(self) -> None:
+        wait_s = FIRST_FLUSH_S  # a run shorter than this sends its lines with its final state
         while not self._closed.is_set():
-            self._wake.wait(FLUSH_INTERVAL_S)
+            self._wake.wait(wait_s)
+            wait_s = FLUSH_INTERVAL_S
+            if self._closed.is_set():
+                return  # close() sends (or hands back) what is left
             self._wake.clear()
             self.flush()
             self.report_dropped()
@@ -141,12 +148,22 @@ class LogShipper:
         self._dropped_lines += lines
         self._dropped_bytes += size
 
-    def close(self) -> None:
+    def close(self, keep_last: bool = False) -> list[LogCreate]:
+        """Stop shipping; send what is left. With `keep_last`, lines that fit in a small
+        request (nothing dropped meanwhile) are handed back instead, for the engine to send
+        with its final state."""
         self._closed.set()
         self._wake.set()
         self._thread.join(timeout=5)
+        if keep_last:
+            with self._lock:
+                if (not self._dropped_lines and len(self._pending) <= MAX_BATCH
+                        and self._pending_bytes <= KEEP_LAST_BYTES):
+                    kept, self._pending, self._pending_bytes = self._pending, [], 0
+                    return kept
         self.flush()
         self.report_dropped(final=True)
+        return []
 
 
 class LineTee(io.TextIOBase):

@@ -27,7 +27,7 @@ from ..client import FlowpoolClient
 from ..entrypoints import load_flow
 from ..errors import FlowpoolError
 from ..masking import environment_secrets, redact, secret_values
-from ..models import LAUNCH_FD_VARIABLE, ClaimedRun, StateProposal
+from ..models import LAUNCH_FD_VARIABLE, REPORT_FD_VARIABLE, ClaimedRun, StateProposal
 from ..processes import set_parent_death_signal
 from ..states import StateType
 from .http_reporter import HttpReporter
@@ -43,16 +43,19 @@ def main(argv: list[str]) -> int:
         return 2
     run_id, token = argv[0], os.environ.get("FLOWPOOL_RUN_TOKEN")
     _die_with_parent()
+    report_fd = take_report_pipe()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     client = FlowpoolClient.from_settings()
     shipper = LogShipper(client, run_id).start()
     shipper.secrets.update(environment_secrets(os.environ))
     out, err = capture_output(shipper)
+    finished = False  # only then may the last lines wait for the final state
     try:
         proposal = execute(client, run_id, shipper)
         # The flow is over: a SIGTERM now could only interrupt its report (or the exit after
         # it) with a traceback; the worker kills a process that does not leave in time.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        finished = True
     except Stopped:
         log.warning("flow run %s stopped by its worker (SIGTERM)", run_id)
         return 128 + signal.SIGTERM  # the worker reports why it stopped the run
@@ -60,16 +63,57 @@ def main(argv: list[str]) -> int:
         out.close_partial()
         err.close_partial()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-        shipper.close()
+        last_lines = shipper.close(keep_last=finished)
     message = proposal.message and redact(proposal.message, shipper.secrets)
     proposal = proposal.model_copy(update={"token": token, "message": message})
     try:
-        client.set_state(run_id, proposal)
+        answer = report_final(client, run_id, proposal, last_lines)
     except FlowpoolError as exc:
         print(f"flowpool: could not report {proposal.type.value} for run {run_id}: {exc}",
               file=sys.stderr)
         return 1
+    tell_worker(report_fd, {"state": answer.state_type.value, "token": answer.dispatch_token})
     return 0
+
+
+def report_final(client: FlowpoolClient, run_id: str, proposal: StateProposal,
+                 last_lines: list) -> Any:
+    """The final state, with the run's last log lines in the same request; if that request
+    is refused, the lines are sent on their own (the state may still be taken alone)."""
+    if last_lines:
+        try:
+            return client.set_state(run_id, proposal.model_copy(update={"logs": last_lines}))
+        except FlowpoolError:
+            try:
+                client.send_logs(run_id, last_lines)
+            except FlowpoolError as exc:
+                print(f"flowpool: could not ship the last log lines: {exc}", file=sys.stderr)
+    return client.set_state(run_id, proposal)
+
+
+def take_report_pipe(environ: MutableMapping[str, str] = os.environ) -> int | None:
+    """The worker's report pipe, kept from the flow's own processes (they do not inherit it,
+    and do not see the variable)."""
+    fd = environ.pop(REPORT_FD_VARIABLE, None)
+    if fd is None:
+        return None
+    try:
+        os.set_inheritable(int(fd), False)
+    except (OSError, ValueError):
+        return None
+    return int(fd)
+
+
+def tell_worker(fd: int | None, report: dict) -> None:
+    """What the API answered to the final report, for the worker: it then knows the run is
+    over without asking the API again."""
+    if fd is None:
+        return
+    try:
+        os.write(fd, json.dumps(report).encode())
+        os.close(fd)
+    except OSError:
+        pass  # the worker reads the run back instead
 
 
 def execute(client: FlowpoolClient, run_id: str, shipper: LogShipper) -> StateProposal:
@@ -178,6 +222,25 @@ def storable_result(result: Any) -> tuple[Any, bool]:
         return result, False
     except (TypeError, ValueError):
         return repr(result)[:RESULT_REPR_LIMIT], True
+
+
+def exit_process(code: int) -> None:
+    """End the run's process as soon as its flow's threads and exit handlers are done. The
+    final state is reported: tearing down the interpreter's objects one by one (a tenth of
+    a second) would only keep the worker's slot busy."""
+    import atexit
+    import threading
+
+    for thread in threading.enumerate():  # what interpreter shutdown would wait for
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()  # noqa: SLF001  (the flow's own exit handlers still run)
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(code)
 
 
 def _die_with_parent() -> None:

@@ -12,6 +12,7 @@ from ..states import StateType
 from .base import TAGS_FIELD, Flag, JsonObject, Model, Name, Timestamp
 from .deployments import Deployment
 from .json_values import FiniteJSON
+from .logs import MAX_ENTRIES_PER_REQUEST, LogCreate
 from .work_pools import WorkPool
 
 
@@ -123,6 +124,8 @@ class StateProposal(Model):
     token: Annotated[str, Field(max_length=36)] | None = None
     result: FiniteJSON = None
     result_is_repr: Flag = False
+    # a short run's last log lines, stored with the state in one request (within the budget)
+    logs: Annotated[list[LogCreate], Field(max_length=MAX_ENTRIES_PER_REQUEST)] | None = None
 
 
 class ClaimRequest(Model):
@@ -133,6 +136,9 @@ class ClaimRequest(Model):
 # The environment variable that names the pipe on which a process run's engine receives its
 # ClaimedRun from the worker (an engine without it asks the API: GET /flow_runs/{id}/launch).
 LAUNCH_FD_VARIABLE = "FLOWPOOL_LAUNCH_FD"
+# the pipe on which a process run's engine tells its worker the state it reported last, so
+# the worker need not read the run back from the API before it frees the slot
+REPORT_FD_VARIABLE = "FLOWPOOL_REPORT_FD"
 
 
 class ClaimedRun(Model):

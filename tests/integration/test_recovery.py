@@ -84,12 +84,14 @@ def fstack(tmp_path_factory):
 
 
 @pytest.fixture
-def worker(fstack):
-    """A fresh worker for the test; whatever the test left running is stopped after it."""
+def worker(fstack, request):
+    """A fresh worker for the test; whatever the test left running is stopped after it. Runs
+    start warm (forked), or cold where a test asks for `spawn` (indirect parameter)."""
     started = []
+    env = {"FLOWPOOL_PROCESS_START": getattr(request, "param", "fork")}
 
     def start(*args):
-        process = fstack.start_worker("rec", "--limit", "2", *args)
+        process = fstack.start_worker("rec", "--limit", "2", *args, env=env)
         started.append(process)
         return process
     yield start
@@ -121,6 +123,7 @@ def alive(pid: int) -> bool:
     return True
 
 
+@pytest.mark.parametrize("worker", ["fork", "spawn"], indirect=True)
 def test_a_worker_killed_mid_run_leaves_the_run_crashed_then_retried(fstack, worker, tmp_path):
     api = fstack.client(retry_for_s=10)
     doomed = worker()
@@ -173,6 +176,7 @@ def test_a_worker_killed_between_dispatch_and_claim_does_not_lose_the_run(fstack
     assert any("no worker claimed it" in (h.message or "") for h in done.history)
 
 
+@pytest.mark.parametrize("worker", ["fork", "spawn"], indirect=True)
 def test_a_failed_attempt_is_retried_after_its_delay_as_a_new_attempt(fstack, worker, tmp_path):
     api = fstack.client(retry_for_s=10)
     worker()
@@ -186,6 +190,7 @@ def test_a_failed_attempt_is_retried_after_its_delay_as_a_new_attempt(fstack, wo
     assert "AwaitingRetry" in inspect
 
 
+@pytest.mark.parametrize("worker", ["fork", "spawn"], indirect=True)
 def test_a_run_past_its_timeout_is_stopped_and_ends_timed_out(fstack, worker):
     api = fstack.client(retry_for_s=10)
     worker()
@@ -196,6 +201,7 @@ def test_a_run_past_its_timeout_is_stopped_and_ends_timed_out(fstack, worker):
     assert "timed out after 1s" in done.state_message
 
 
+@pytest.mark.parametrize("worker", ["fork", "spawn"], indirect=True)
 def test_cancelling_a_running_run_stops_its_whole_process_group(fstack, worker, tmp_path):
     api = fstack.client(retry_for_s=10)
     worker()
@@ -302,6 +308,7 @@ def test_queued_runs_survive_a_redis_restart(fstack, worker):
     assert all(r.attempt == 1 for r in finished)
 
 
+@pytest.mark.parametrize("worker", ["fork", "spawn"], indirect=True)
 def test_a_worker_stopped_with_ctrl_c_finishes_its_runs_first(fstack, worker):
     api = fstack.client(retry_for_s=10)
     w = worker()

@@ -2,8 +2,9 @@
 starts is killed when the run ends, however it ends, even one that left the run's process
 group and ignores SIGTERM; and a run that reported its final state is let exit, not stopped.
 
-Each test runs twice: with a cgroup per run (where this machine lets the worker make one) and
-with the /proc walk of a child subreaper (`FLOWPOOL_PROCESS_CGROUPS=false`)."""
+Each test runs four times: with a cgroup per run (where this machine lets the worker make one)
+and with the /proc walk of a child subreaper (`FLOWPOOL_PROCESS_CGROUPS=false`), each with the
+run's process forked warm (the default) and started cold (`FLOWPOOL_PROCESS_START=spawn`)."""
 from __future__ import annotations
 
 import os
@@ -22,7 +23,9 @@ pytestmark = pytest.mark.integration
 GRACE_S = 2
 TIMINGS = {"FLOWPOOL_HEARTBEAT_INTERVAL_S": "0.5", "FLOWPOOL_CANCEL_GRACE_S": str(GRACE_S),
            "FLOWPOOL_DISPATCH_INTERVAL_S": "0.5"}
-MODES = {"cgroup": {}, "subreaper": {"FLOWPOOL_PROCESS_CGROUPS": "false"}}
+SUBREAPER, SPAWN = {"FLOWPOOL_PROCESS_CGROUPS": "false"}, {"FLOWPOOL_PROCESS_START": "spawn"}
+MODES = {"cgroup": {}, "subreaper": SUBREAPER, "cgroup-spawn": SPAWN,
+         "subreaper-spawn": {**SUBREAPER, **SPAWN}}
 TIMEOUT_S = 3
 
 FLOWS = '''
@@ -137,12 +140,32 @@ def run_cgroup(run: Run, mode: str) -> Path | None:
     except OSError:
         cgroup = None
     if cgroup is None or not cgroup.name.startswith(f"flowpool-run-{run.id}-"):
-        if mode == "cgroup":
+        if mode.startswith("cgroup"):
             pytest.skip("this machine gives workers no writable cgroup v2; the subreaper mode"
                         " is tested instead")
         return None
-    assert mode == "cgroup"
+    assert mode.startswith("cgroup")
     return cgroup
+
+
+def parent_command(pid: int) -> str:
+    ppid = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    return Path(f"/proc/{ppid}/cmdline").read_text().replace("\0", " ")
+
+
+def test_a_run_is_forked_warm_unless_told_to_spawn(pstack, mode, tmp_path):
+    """Warm: the run's process is a child of the worker's warm-start process, in a session of
+    its own. Cold: a new interpreter, the supervising process's own child."""
+    run = Run(pstack, f"leave-daemons/{mode}", tmp_path).started()
+
+    warm = "orchestrator.engine.zygote" in parent_command(run.main_pid)
+    assert warm is (not mode.endswith("spawn"))
+    assert os.getsid(run.main_pid) == run.main_pid == os.getpgid(run.main_pid)
+    environ = Path(f"/proc/{run.main_pid}/environ").read_bytes()
+    assert b"FLOWPOOL_REDIS_URL" not in environ  # not even in the environment it started with
+    run.api.cancel_flow_run(run.id)
+    assert run.final().state_type is StateType.CANCELLED
+    run.assert_all_gone()
 
 
 def test_cancel_kills_every_process_of_the_run(pstack, mode, tmp_path):

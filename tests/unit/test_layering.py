@@ -24,7 +24,8 @@ PACKAGE_ROOT = "orchestrator"
 PARTS = {
     "base": ("config", "orchestrator.errors", "orchestrator.bounds", "orchestrator.keys",
              "orchestrator.urls", "orchestrator.private_files", "orchestrator.processes",
-             "orchestrator.masking", "orchestrator.templating", "orchestrator.encryption"),
+             "orchestrator.masking", "orchestrator.templating", "orchestrator.encryption",
+             "orchestrator.warm_protocol"),
     "states": ("orchestrator.states",),
     "models": ("orchestrator.models", "orchestrator.schedules", "orchestrator.parameters",
                "orchestrator.jobs"),
