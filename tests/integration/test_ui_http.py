@@ -276,11 +276,14 @@ def test_event_feed_pages_back_with_the_older_link(stack, unique_name):
     assert 'rel="next"' not in second
 
 
-def test_automations_page_lists_and_pauses_and_resumes(stack, unique_name):
+def test_automations_page_lists_and_pauses_and_resumes(stack, process_pool, tmp_path,
+                                                        unique_name):
     name = unique_name("<i>ui-automation</i>")
+    deploy_hello(stack, process_pool(), tmp_path, "automated")
     client = stack.client()
+    deployment = client.read_deployment("hello/automated")
     created = client.create_automation(AutomationCreate.model_validate({
-        "name": name,
+        "name": name, "deployment_id": deployment.id,
         "trigger": {"expect": ["my.table.loaded"], "posture": "Reactive", "threshold": 2,
                     "within": 60, "match": {"flowpool.resource.id": "my.table.*"}},
         "actions": [{"type": "pause-work-pool", "work_pool": "somewhere"},
@@ -302,6 +305,7 @@ def test_automations_page_lists_and_pauses_and_resumes(stack, unique_name):
     assert "my.table.loaded" in page.text and "Reactive" in page.text
     assert "pause-work-pool" in page.text and "call-webhook" in page.text
     assert "s3cr3t" not in page.text
+    assert 'href="/ui/deployments/hello/automated"' in page.text
     assert paused.status_code == 303 and after_pause is False
     assert f"/ui/automations/{created.id}/resume" in paused_page
     assert resumed.status_code == 303 and after_resume is True
