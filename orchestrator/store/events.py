@@ -98,14 +98,18 @@ def _like(pattern: str) -> str:
 
 
 def list_events(conn: sa.Connection, name: str | None = None, resource_id: str | None = None,
-                after_seq: int | None = None, limit: int = 100) -> list[Event]:
+                after_seq: int | None = None, limit: int = 100,
+                before_seq: int | None = None) -> list[Event]:
     """Events oldest first: those after `after_seq` (following a feed), or else the newest
-    `limit`. `name` and `resource_id` are patterns where `*` matches any text."""
+    `limit` (stored before `before_seq`, when given: paging back). `name` and `resource_id`
+    are patterns where `*` matches any text."""
     query = sa.select(events)
     if name:
         query = query.where(events.c.event.like(_like(name), escape="\\"))
     if resource_id:
         query = query.where(events.c.resource_id.like(_like(resource_id), escape="\\"))
+    if before_seq is not None:
+        query = query.where(events.c.seq < before_seq)
     if after_seq is not None:
         rows = conn.execute(query.where(events.c.seq > after_seq)
                             .order_by(events.c.seq).limit(limit)).mappings().all()

@@ -12,9 +12,11 @@ from fastapi.responses import RedirectResponse
 
 
 def install_ui(app: FastAPI) -> None:
-    from . import dashboard, deployments, login, runs, static, variables, work_pools
+    from . import (automations, blocks, dashboard, deployments, events, login, runs, static,
+                   variables, work_pools)
 
-    for module in (static, login, dashboard, runs, deployments, work_pools, variables):
+    for module in (static, login, dashboard, runs, deployments, work_pools, variables, blocks,
+                   events, automations):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -11,6 +11,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack import LocalStack, wait_for
+from orchestrator.models.automations import AutomationCreate
+from orchestrator.models.events import EventCreate
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +58,8 @@ def test_every_page_answers_and_user_text_stays_text(stack, process_pool, tmp_pa
                      json={"name": "<script>alert('owned')</script>"}).json()
     pages = ["/ui/", "/ui/runs", f"/ui/runs/{run['id']}", "/ui/deployments",
              "/ui/deployments/hello/ui", "/ui/work-pools", f"/ui/work-pools/{pool}",
-             "/ui/variables", f"/ui/runs?state=SCHEDULED&state=COMPLETED&pool={pool}&window=24h"]
+             "/ui/variables", f"/ui/runs?state=SCHEDULED&state=COMPLETED&pool={pool}&window=24h",
+             "/ui/blocks", "/ui/events", "/ui/events?name=flowpool.", "/ui/automations"]
     with httpx.Client(base_url=base_url(stack), timeout=10) as http:
         answers = {page: http.get(page) for page in pages}
         home = http.get("/", follow_redirects=False)
@@ -202,3 +205,108 @@ def test_pool_and_queue_forms_change_what_the_api_shows(stack, process_pool):
     assert bad.status_code == 422 and "whole number" in bad.text
     assert not resumed.paused and resumed.concurrency_limit is None
     assert "ONLINE" in page and "Pause pool" in page
+
+
+def test_blocks_page_masks_secrets_and_deletes(stack, unique_name):
+    secret, plain = unique_name("ui-secret"), unique_name("ui-json")
+    client = stack.client()
+    client.create_block("secret", secret, {"value": "hunter2-very-secret"})
+    client.create_block("json", plain, {"value": {"shown": "<b>plain</b>"}})
+    with httpx.Client(base_url=base_url(stack), timeout=10) as http:
+        page = http.get("/ui/blocks")
+        token = CSRF.search(page.text).group(1)
+        deleted = http.post(f"/ui/blocks/json/{plain}/delete", data={"csrf_token": token})
+        forged = http.post(f"/ui/blocks/secret/{secret}/delete", data={"csrf_token": "nope"})
+        missing = http.post(f"/ui/blocks/json/{plain}/delete", data={"csrf_token": token})
+        after = http.get("/ui/blocks").text
+
+    assert page.status_code == 200
+    assert secret in page.text and plain in page.text and "********" in page.text
+    assert "hunter2" not in page.text and "hunter2" not in after
+    assert "<b>plain</b>" not in page.text and "&lt;b&gt;plain&lt;/b&gt;" in page.text
+    assert deleted.status_code == 303 and forged.status_code == 403
+    assert missing.status_code == 404 and "does not exist" in missing.text
+    assert plain not in after and secret in after
+    assert [b.name for b in client.list_blocks("json") if b.name == plain] == []
+
+
+def test_event_feed_lists_events_newest_first_as_text(stack, unique_name):
+    kind = unique_name("uitest").replace("-", ".")
+    client = stack.client()
+    for n in range(2):
+        client.emit_event(EventCreate(
+            event=f"{kind}.happened{n}",
+            resource={"flowpool.resource.id": f"my.thing.<script>x{n}</script>"},
+            related=[{"flowpool.resource.id": "my.table.orders",
+                      "flowpool.resource.role": "table"}],
+            payload={"note": "<script>alert(1)</script>", "api_token": "tok-zz-secret"}))
+    with httpx.Client(base_url=base_url(stack), timeout=10) as http:
+        feed = http.get("/ui/events", params={"name": kind})
+        other = http.get("/ui/events", params={"name": "no.such.event"})
+        bad_page = http.get("/ui/events", params={"before": "yesterday"})
+        long_name = http.get("/ui/events", params={"name": "x" * 500})
+        older = http.get("/ui/events", params={"name": kind, "before": "1"})
+
+    assert feed.status_code == 200
+    text = feed.text
+    assert f"{kind}.happened0" in text and f"{kind}.happened1" in text
+    assert text.index(f"{kind}.happened1") < text.index(f"{kind}.happened0")  # newest first
+    assert "<script>" not in text.split("</header>", 1)[1]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "my.table.orders" in text
+    assert "tok-zz-secret" not in text
+    assert other.status_code == 200 and kind not in other.text
+    assert bad_page.status_code == 422 and "whole number" in bad_page.text
+    assert long_name.status_code == 422 and "text/html" in long_name.headers["content-type"]
+    assert older.status_code == 200 and f"{kind}.happened" not in older.text
+
+
+def test_event_feed_pages_back_with_the_older_link(stack, unique_name):
+    kind = unique_name("uipaging").replace("-", ".")
+    client = stack.client()
+    for n in range(101):
+        client.emit_event(EventCreate(event=f"{kind}.e{n:03d}",
+                                      resource={"flowpool.resource.id": "my.thing"}))
+    with httpx.Client(base_url=base_url(stack), timeout=10) as http:
+        first = http.get("/ui/events", params={"name": kind}).text
+        link = re.search(r'href="(/ui/events\?before=[^"]+)"', first).group(1)
+        second = http.get(link.replace("&amp;", "&")).text
+
+    assert f"{kind}.e100" in first and f"{kind}.e001" in first and f"{kind}.e000" not in first
+    assert f"{kind}.e000" in second and f"{kind}.e001" not in second
+    assert 'rel="next"' not in second
+
+
+def test_automations_page_lists_and_pauses_and_resumes(stack, process_pool, tmp_path,
+                                                        unique_name):
+    name = unique_name("<i>ui-automation</i>")
+    deploy_hello(stack, process_pool(), tmp_path, "automated")
+    client = stack.client()
+    deployment = client.read_deployment("hello/automated")
+    created = client.create_automation(AutomationCreate.model_validate({
+        "name": name, "deployment_id": deployment.id,
+        "trigger": {"expect": ["my.table.loaded"], "posture": "Reactive", "threshold": 2,
+                    "within": 60, "match": {"flowpool.resource.id": "my.table.*"}},
+        "actions": [{"type": "pause-work-pool", "work_pool": "somewhere"},
+                    {"type": "call-webhook", "url": "https://hooks.example.com/s3cr3t-path"}]}))
+    with httpx.Client(base_url=base_url(stack), timeout=10) as http:
+        page = http.get("/ui/automations")
+        token = CSRF.search(page.text).group(1)
+        paused = http.post(f"/ui/automations/{created.id}/pause", data={"csrf_token": token})
+        after_pause = client.read_automation(created.id)["enabled"]
+        paused_page = http.get("/ui/automations").text
+        resumed = http.post(f"/ui/automations/{created.id}/resume", data={"csrf_token": token})
+        after_resume = client.read_automation(created.id)["enabled"]
+        bad = http.post(f"/ui/automations/{created.id}/explode", data={"csrf_token": token})
+        forged = http.post(f"/ui/automations/{created.id}/pause", data={"csrf_token": "nope"})
+    client.delete_automation(created.id)
+
+    assert page.status_code == 200
+    assert "&lt;i&gt;ui-automation" in page.text and "<i>ui-automation" not in page.text
+    assert "my.table.loaded" in page.text and "Reactive" in page.text
+    assert "pause-work-pool" in page.text and "call-webhook" in page.text
+    assert "s3cr3t" not in page.text
+    assert 'href="/ui/deployments/hello/automated"' in page.text
+    assert paused.status_code == 303 and after_pause is False
+    assert f"/ui/automations/{created.id}/resume" in paused_page
+    assert resumed.status_code == 303 and after_resume is True
+    assert bad.status_code == 422 and forged.status_code == 403
