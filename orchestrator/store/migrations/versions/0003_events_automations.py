@@ -17,6 +17,16 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    # A database made from the table definitions before versioned migrations may hold these
+    # tables already (0001 records it at the baseline): what exists is kept.
+    existing = set(sa.inspect(op.get_bind()).get_table_names())
+    if "events" not in existing:
+        create_events()
+    if "automations" not in existing:
+        create_automations()
+
+
+def create_events() -> None:
     op.create_table(
         "events",
         sa.Column("seq", BigId, primary_key=True, autoincrement=True),
@@ -33,6 +43,9 @@ def upgrade() -> None:
     unevaluated = sa.text("evaluated = false")
     op.create_index("ix_events_unevaluated", "events", ["seq"], sqlite_where=unevaluated,
                     postgresql_where=unevaluated)
+
+
+def create_automations() -> None:
     op.create_table(
         "automations",
         sa.Column("id", sa.String(36), primary_key=True),
