@@ -40,6 +40,9 @@ from ..triggers import Bucket, bucket_key, expire, is_after, is_expected, new_bu
 
 log = logging.getLogger(__name__)
 EVENT_BATCH = 500
+# Trigger evaluations (events x automations) in one transaction at most: the transaction holds
+# the database's write lock, which the API waits on; many automations mean smaller batches.
+EVALUATIONS_PER_BATCH = 1000
 CLEANUP_INTERVAL_S = 60.0
 CLEANUP_BATCH = 5000
 PASS_BY_INTERVAL_S = 5.0
@@ -73,7 +76,7 @@ class Automator:
             self._clean_up(now)
             return False
         todo = AfterCommit()
-        more = self._evaluate_events(now, todo)
+        more = self._evaluate_events(now, todo, batch_size(len(enabled)))
         self._close_windows(enabled, now, todo)
         self._after_commit(todo)
         self._clean_up(now)
@@ -89,10 +92,10 @@ class Automator:
             mark_all_evaluated(conn)
 
     # -- events ---------------------------------------------------------------------------
-    def _evaluate_events(self, now: datetime, todo: AfterCommit) -> bool:
+    def _evaluate_events(self, now: datetime, todo: AfterCommit, size: int) -> bool:
         try:
             with self.db.begin() as conn:
-                batch = claim_unevaluated(conn, EVENT_BATCH)
+                batch = claim_unevaluated(conn, size)
                 if batch is None:
                     raise TakenElsewhere()
                 if batch:
@@ -100,7 +103,7 @@ class Automator:
         except TakenElsewhere:
             log.info("another scheduler evaluated these events; skipping them")
             return False
-        return bool(batch) and len(batch) >= EVENT_BATCH
+        return bool(batch) and len(batch) >= size
 
     def _through_triggers(self, conn: sa.Connection, batch: list[Event], now: datetime,
                           todo: AfterCommit) -> None:
@@ -306,6 +309,11 @@ def _resolver(event: dict | None):
             value = value.get(part) if isinstance(value, dict) else None
         return value
     return resolve
+
+
+def batch_size(automations: int) -> int:
+    """How many events one transaction runs through `automations` enabled automations."""
+    return max(1, min(EVENT_BATCH, EVALUATIONS_PER_BATCH // max(1, automations)))
 
 
 def _label(labels: dict[str, str], name: str) -> str | None:
