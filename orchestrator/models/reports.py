@@ -52,44 +52,39 @@ class StateEntry(Model):
 History = Annotated[list[StateEntry], Field(max_length=MAX_LIST_ITEMS)]
 
 
-class FlowRunReportIn(Model):
-    """A flow run as its process sees it now. The root run's own snapshot is ignored: its
-    state is proposed by its engine, with the attempt's token."""
+class RunSnapshotIn(Model):
+    """What a flow run's and a task run's snapshots share: where the run is now."""
 
     id: RunId
     name: RunName
+    tags: list[RunName] = TAGS_FIELD
+    state_type: StateType
+    state_name: StateName
+    message: Message | None = None
+    attempt: Count = 0
+    started_at: Timestamp | None = None
+    ended_at: Timestamp | None = None
+    result: Summary | None = None
+
+
+class FlowRunReportIn(RunSnapshotIn):
+    """A flow run as its process sees it now. The root run's own snapshot is ignored: its
+    state is proposed by its engine, with the attempt's token."""
+
     flow_name: FlowName
     parent_flow_run_id: RunId | None = None
     parent_task_run_id: RunId | None = None
     parameters: JsonObject = Field(default_factory=dict)
-    tags: list[RunName] = TAGS_FIELD
-    state_type: StateType
-    state_name: StateName
-    message: Message | None = None
-    attempt: Count = 0
-    started_at: Timestamp | None = None
-    ended_at: Timestamp | None = None
-    result: Summary | None = None
     history: History = Field(default_factory=list)
 
 
-class TaskRunReportIn(Model):
+class TaskRunReportIn(RunSnapshotIn):
     """A task run as its process sees it now."""
 
-    id: RunId
     flow_run_id: RunId
-    name: RunName
     task_key: Key
-    tags: list[RunName] = TAGS_FIELD
-    state_type: StateType
-    state_name: StateName
-    message: Message | None = None
-    attempt: Count = 0
-    started_at: Timestamp | None = None
-    ended_at: Timestamp | None = None
     cache_key: Key | None = None
     cache_hit: Flag = False
-    result: Summary | None = None
     error: Traceback | None = None
     history: History = Field(default_factory=list)
 
