@@ -15,8 +15,9 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from ..bounds import DAY_S
+from ..errors import PATTERN_ADVICE
 from ..templating import placeholders
-from .base import Flag, JsonObject, Model, Name, PositiveCount
+from .base import DISPLAY_NAME_CORE, Flag, JsonObject, Model, Name, PositiveCount
 from .events import RESOURCE_ID, flowpool_name
 
 MAX_WITHIN_S = 30 * DAY_S
@@ -25,7 +26,11 @@ MAX_PATTERNS = 50
 Pattern = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 AutomationName = Annotated[str, StringConstraints(min_length=1, max_length=200,
                                                   pattern=r"^[^\x00-\x1f]+$")]
-DeploymentRef = Annotated[str, StringConstraints(pattern=r"^[^/\s]+/[^/\s]+$", max_length=201)]
+# FLOW/DEPLOYMENT, each part a flow or deployment name (inner spaces allowed).
+DEPLOYMENT_REF_PATTERN = rf"^{DISPLAY_NAME_CORE}/{DISPLAY_NAME_CORE}$"
+DeploymentRef = Annotated[str, StringConstraints(pattern=DEPLOYMENT_REF_PATTERN, max_length=201)]
+PATTERN_ADVICE[DEPLOYMENT_REF_PATTERN] = ("name the deployment as FLOW/DEPLOYMENT, e.g. "
+                                          "\"Call API/my deployment\"")
 
 
 class Posture(str, Enum):
