@@ -192,3 +192,31 @@ def test_old_evaluated_events_are_deleted_after_the_retention_period(database):
     Automator(database, None, WEEK_S).run(utcnow())
     with database.connect() as conn:
         assert [e.event for e in events.list_events(conn, name="*.one")] == ["new.one"]
+
+
+def test_an_automation_triggered_by_its_own_runs_stops_at_its_firing_limit(database, caplog):
+    """A run-deployment action on every flow-run event of its own deployment: each run it
+    makes is an event that fires it again, until the per-minute limit skips a firing."""
+    a = make_deployment(database, "a")
+    make_automation(database, trigger={
+        "expect": ["flowpool.flow-run.*"],
+        "match_related": {"flowpool.resource.role": "deployment", "flowpool.resource.name": "a"}},
+        actions=[{"type": "run-deployment", "deployment": "a/a"}])
+    automator = Automator(database, None, WEEK_S, max_firings_per_minute=5)
+    emit(database, "flowpool.flow-run.Completed", a)
+
+    passes = 0
+    while automator.run(utcnow()):
+        passes += 1
+        assert passes < 50, "the loop did not stop"
+
+    assert firings(database) == 5 and len(runs_of(database, a)) == 5
+    warnings = [r for r in caplog.records if "fired 5 times within a minute" in r.getMessage()]
+    assert len(warnings) == 1 and "FLOWPOOL_AUTOMATION_MAX_FIRINGS_PER_MINUTE" in \
+        warnings[0].getMessage()
+    emit(database, "flowpool.flow-run.Completed", a)  # within the minute: skipped too
+    automator.run(utcnow())
+    assert firings(database) == 5
+    emit(database, "flowpool.flow-run.Completed", a, utcnow() + timedelta(minutes=2))
+    automator.run(utcnow() + timedelta(minutes=2))  # a minute later it fires again
+    assert firings(database) == 6

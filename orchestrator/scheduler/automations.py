@@ -46,6 +46,8 @@ EVALUATIONS_PER_BATCH = 1000
 CLEANUP_INTERVAL_S = 60.0
 CLEANUP_BATCH = 5000
 PASS_BY_INTERVAL_S = 5.0
+RATE_WINDOW = timedelta(minutes=1)
+DEFAULT_MAX_FIRINGS_PER_MINUTE = 60
 
 
 class TakenElsewhere(Exception):
@@ -62,10 +64,13 @@ class AfterCommit:
 
 
 class Automator:
-    def __init__(self, db: Database, redis, retention_s: float):
+    def __init__(self, db: Database, redis, retention_s: float,
+                 max_firings_per_minute: int = DEFAULT_MAX_FIRINGS_PER_MINUTE):
         self.db, self.redis, self.retention_s = db, redis, retention_s
+        self.max_firings_per_minute = max_firings_per_minute
         self._cleaned_at: datetime | None = None
         self._passed_at: datetime | None = None
+        self._warned_until: dict[str, datetime] = {}  # automation id -> end of its warning
 
     def run(self, now: datetime) -> bool:
         """One pass; True when it should run again at once (more events, or runs created)."""
@@ -167,6 +172,8 @@ class Automator:
     # -- actions --------------------------------------------------------------------------
     def _fire(self, conn: sa.Connection, automation: Automation, firing_key: str,
               event: dict | None, now: datetime, todo: AfterCommit) -> None:
+        if self._over_rate(conn, automation, now):
+            return
         firing_id = store.record_firing(conn, automation.id, firing_key, now)
         if firing_id is None:
             return  # fired before: it acted then
@@ -181,6 +188,22 @@ class Automator:
                 log.warning("automation %r: %s failed: %s", automation.name, action.type, exc)
                 outcome.append({"action": action.type, "error": str(exc)})
         store.set_firing_outcome(conn, firing_id, outcome)
+
+    def _over_rate(self, conn: sa.Connection, automation: Automation, now: datetime) -> bool:
+        """An automation that fired its limit within the last minute does not fire again
+        until its rate drops. This bounds one whose actions make the events it triggers on (a
+        run-deployment action on `flowpool.flow-run.*`): its loop ends at the limit, as the
+        skipped firing acts on nothing."""
+        if not store.fired_since(conn, automation.id, now - RATE_WINDOW,
+                                 self.max_firings_per_minute):
+            return False
+        if self._warned_until.get(automation.id, now) <= now:
+            self._warned_until[automation.id] = now + RATE_WINDOW
+            log.warning("automation %r fired %d times within a minute: its firings are skipped"
+                        " until the rate drops (FLOWPOOL_AUTOMATION_MAX_FIRINGS_PER_MINUTE); do"
+                        " its actions cause the events it triggers on?", automation.name,
+                        self.max_firings_per_minute)
+        return True
 
     def _act(self, conn: sa.Connection, automation: Automation, action: Any,
              event: dict | None, firing_key: str, now: datetime, todo: AfterCommit) -> dict:
@@ -326,5 +349,5 @@ def _call(webhook: CallWebhook, body: Any) -> None:
         response = httpx.post(webhook.url, json=body, timeout=webhook.timeout_s)
         if response.status_code >= 400:
             log.warning("webhook answered HTTP %d", response.status_code)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # a URL httpx cannot use
         log.warning("webhook call failed: %s", type(exc).__name__)

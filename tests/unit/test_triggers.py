@@ -158,3 +158,12 @@ def test_the_events_retention_setting_reads_durations_and_refuses_others(monkeyp
     for bad, words in (("a week", "not a duration"), ("0s", "between 1s and 3650d")):
         with pytest.raises(ValidationError, match=words):
             Settings(events_retention=bad)
+
+
+def test_the_firing_limit_setting_is_a_positive_whole_number(monkeypatch):
+    from config.settings import Settings
+
+    monkeypatch.setenv("FLOWPOOL_AUTOMATION_MAX_FIRINGS_PER_MINUTE", "5")
+    assert Settings().automation_max_firings_per_minute == 5
+    with pytest.raises(ValidationError, match="automation_max_firings_per_minute"):
+        Settings(automation_max_firings_per_minute=0)
