@@ -220,3 +220,25 @@ def test_an_automation_triggered_by_its_own_runs_stops_at_its_firing_limit(datab
     emit(database, "flowpool.flow-run.Completed", a, utcnow() + timedelta(minutes=2))
     automator.run(utcnow() + timedelta(minutes=2))  # a minute later it fires again
     assert firings(database) == 6
+
+
+def test_a_sequence_trigger_acts_once_its_parts_came_in_order(database):
+    a = make_deployment(database, "a")
+    make_automation(database, trigger={
+        "type": "sequence", "within": 300, "triggers": [
+            {"expect": ["prefect.flow-run.Failed"], "threshold": 2, "within": 60},
+            {"expect": ["flowpool.flow-run.Completed"]}]},
+        actions=[{"type": "pause-deployment", "deployment": "a/a"}])
+    automator, start = Automator(database, None, WEEK_S), utcnow()
+
+    def paused_after(*names) -> bool:
+        for offset, name in enumerate(names):
+            emit(database, name, a, start + timedelta(seconds=offset))
+        automator.run(utcnow())
+        with database.connect() as conn:
+            return deployments.read_deployment(conn, "a", "a").paused
+
+    assert not paused_after("flowpool.flow-run.Completed", "flowpool.flow-run.Failed")
+    assert not paused_after("flowpool.flow-run.Failed")  # the first part fired: 2 failures
+    assert paused_after("flowpool.flow-run.Completed")
+    assert firings(database) == 1

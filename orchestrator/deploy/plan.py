@@ -185,10 +185,9 @@ def _plan_one(selected: Selected, top: dict[str, list[Step] | None],
                                                              warnings)
     problems.add(name_errors(shown, loc, lines))
     flow = _flow_facts(shown, loc, context, problems)
-    automations, trigger_errors, trigger_warnings = automations_of(
-        declaration.triggers, f"{flow.name}/{shown.name}", loc, lines)
+    automations, trigger_errors = automations_of(declaration.triggers,
+                                                 f"{flow.name}/{shown.name}", loc, lines)
     problems.add(trigger_errors)
-    warnings += trigger_warnings
     return PlannedDeployment(loc, context.root, declaration, shown, flow, steps["build"],
                              steps["push"], pull, pull_is_default, lines, automations)
 

@@ -22,8 +22,9 @@ import sqlalchemy as sa
 from ..errors import FlowpoolError, InvalidInput
 from ..leases import request_cancel
 from ..models import FlowRunCreate
-from ..models.automations import (Automation, CallWebhook, CancelFlowRun, PauseDeployment,
-                                  PauseWorkPool, Posture, ResumeDeployment, RunDeployment)
+from ..models.automations import (Automation, CallWebhook, CancelFlowRun, EventTrigger,
+                                  PauseDeployment, PauseWorkPool, Posture, ResumeDeployment,
+                                  RunDeployment)
 from ..models.events import RESOURCE_ID, RESOURCE_NAME, RESOURCE_ROLE, Event, flowpool_name
 from ..models.work_pools import WorkPoolUpdate
 from ..states import StateType
@@ -35,8 +36,8 @@ from ..store.deployments import read_deployment, read_deployment_by_id
 from ..store.events import claim_unevaluated, delete_events_before, mark_all_evaluated
 from ..store.work_pools import read_work_pool, update_work_pool
 from ..templating import render
-from ..triggers import Bucket, bucket_key, expire, is_after, is_expected, new_bucket, \
-    resource_matches, step
+from ..triggers import (Bucket, bucket_key, expire, is_after, is_expected, mark_key,
+                        mark_part_fired, new_bucket, part_key, resource_matches, step)
 
 log = logging.getLogger(__name__)
 EVENT_BATCH = 500
@@ -118,17 +119,9 @@ class Automator:
         fired: list[tuple[Automation, str, dict]] = []
         for event in batch:
             for automation in automations:
-                trigger = automation.trigger
                 if event.occurred < automation.updated:
                     continue  # it happened before the automation was created or resumed
-                if not (is_expected(trigger, event) or is_after(trigger, event)) \
-                        or not resource_matches(trigger, event):
-                    continue
-                where = (automation.id, bucket_key(trigger, event))
-                outcome = step(trigger, buckets.get(where), event)
-                buckets[where] = outcome.bucket
-                changed.add(where)
-                if outcome.fired:
+                if _through_trigger(automation, event, buckets, changed):
                     fired.append((automation, f"{automation.id}:{event.id}",
                                   event.model_dump(mode="json")))
         for automation_id, key in changed:
@@ -288,6 +281,44 @@ def _call_webhook_later(acting: Acting, action: CallWebhook) -> dict:
 ACTIONS = {RunDeployment: _run_deployment, PauseDeployment: _pause_or_resume_deployment,
            ResumeDeployment: _pause_or_resume_deployment, CancelFlowRun: _cancel_flow_run,
            PauseWorkPool: _pause_work_pool, CallWebhook: _call_webhook_later}
+
+
+Buckets = dict[tuple[str, str], Bucket | None]
+
+
+def _through_trigger(automation: Automation, event: Event, buckets: Buckets,
+                     changed: set[tuple[str, str]]) -> bool:
+    """The event through the automation's trigger (each part of a compound or sequence);
+    whether it fired. `buckets` and `changed` are updated in place."""
+    trigger = automation.trigger
+    if not trigger.is_composite:
+        return _counted(automation.id, trigger, "", event, buckets, changed)
+    fired = False
+    for position, part in enumerate(trigger.triggers):
+        if not _counted(automation.id, part, part_key(position, ""), event, buckets, changed):
+            continue
+        places = {p: (automation.id, mark_key(p)) for p in range(len(trigger.triggers))}
+        marks = {p: buckets[where] for p, where in places.items() if buckets.get(where)}
+        outcome = mark_part_fired(trigger, marks, position, event)
+        for p, mark in outcome.changed.items():
+            buckets[places[p]] = mark
+            changed.add(places[p])
+        fired = fired or outcome.fired
+    return fired
+
+
+def _counted(automation_id: str, trigger: EventTrigger, prefix: str, event: Event,
+             buckets: Buckets, changed: set[tuple[str, str]]) -> bool:
+    """The event through one event trigger, whose buckets' keys start with `prefix` (a part
+    of a compound); whether it fired."""
+    if not (is_expected(trigger, event) or is_after(trigger, event)) \
+            or not resource_matches(trigger, event):
+        return False
+    where = (automation_id, prefix + bucket_key(trigger, event))
+    outcome = step(trigger, buckets.get(where), event)
+    buckets[where] = outcome.bucket
+    changed.add(where)
+    return outcome.fired
 
 
 def _needs_window(automation: Automation, buckets: dict[tuple[str, str], Bucket]) -> bool:
