@@ -1,6 +1,6 @@
 """A deployment's `triggers:` become automations that run it, as Prefect makes them; a
-trigger that cannot work is refused with its line; compound and sequence triggers are read,
-metric triggers refused."""
+trigger that cannot work is refused with its line (a metric trigger as unsupported);
+compound and sequence triggers are read."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -55,8 +55,13 @@ def test_a_trigger_that_cannot_work_is_refused_with_its_line(project_dir):
                     threshold: 3
                     parameters: {x: "{{ flow_run.id }}"}
                     schedule: daily
+                  - type: metric
+                    metric: {name: duration, threshold: 60, operator: ">"}
         """)
     messages = {e.field: e.message for e in failure.value.errors}
+    assert messages["deployments[0].triggers[1].type"].startswith(
+        "metric triggers are not supported by flowpool")
+    assert "(line 10)" in str(failure.value)
     assert messages["deployments[0].triggers[0]"].startswith("within: a threshold above 1")
     assert messages["deployments[0].triggers[0].schedule"].startswith("unknown key of a trigger")
     assert "actions can use only the event" in \
@@ -90,18 +95,3 @@ def test_compound_and_sequence_triggers_become_automations(project_dir):
     assert sequence.trigger.type == "sequence" and sequence.trigger.required == 2
     assert sequence.actions[0].parameters == {"retried": True}
 
-
-def test_a_metric_trigger_is_refused_as_unsupported_with_its_line(project_dir):
-    with pytest.raises(InvalidInput) as failure:
-        plan(project_dir, """
-            deployments:
-              - name: d
-                entrypoint: flows.py:down
-                work_pool: {name: pool}
-                triggers:
-                  - type: metric
-                    metric: {name: duration, threshold: 60, operator: ">"}
-        """)
-    message = str(failure.value)
-    assert "deployments[0].triggers[0].type: metric triggers are not supported by flowpool" \
-        in message and "(line 7)" in message
