@@ -95,11 +95,11 @@ def ask_for_inputs(recipe, directory: Path, fields: dict[str, str]) -> dict[str,
 
 def recipe_ls() -> None:
     """List the recipes `init --recipe` takes."""
+    from ..cli.output import print_table
     from . import RECIPES
 
-    width = max(len(name) for name in RECIPES)
-    for name, item in RECIPES.items():
-        typer.echo(f"{name.ljust(width)}  {item.summary}")
+    print_table([dict(name=name, summary=item.summary) for name, item in RECIPES.items()],
+                ["name", "summary"])
 
 
 recipe_app = typer.Typer(help="The recipes of flowpool init.", no_args_is_help=True)

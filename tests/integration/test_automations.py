@@ -225,7 +225,7 @@ def test_a_compound_trigger_runs_b_once_both_its_parts_fired(astack):
     def downstream_42():
         return downstream_with(42)
 
-    upstream = api.create_flow_run("upstream/up", FlowRunCreate())
+    api.create_flow_run("upstream/up", FlowRunCreate())
     wait_for(lambda: downstream_with(41), 60, "the upstream run's event to be evaluated")
     assert downstream_42() == []  # one part alone does not fire it
     listed = astack.cli("automation", "ls", check=True).stdout
