@@ -242,3 +242,22 @@ def test_a_sequence_trigger_acts_once_its_parts_came_in_order(database):
     assert not paused_after("flowpool.flow-run.Failed")  # the first part fired: 2 failures
     assert paused_after("flowpool.flow-run.Completed")
     assert firings(database) == 1
+
+
+def test_two_run_deployment_actions_of_one_firing_each_make_their_run(database):
+    """Each action's run is keyed by the firing and the action's place: the second is not
+    taken for a repeat of the first (which once failed the whole evaluation, every time)."""
+    a, b = make_deployment(database, "a"), make_deployment(database, "b")
+    make_automation(database, trigger={"expect": ["go"]}, actions=[
+        {"type": "run-deployment", "deployment": "b/b", "parameters": {"x": 1}},
+        {"type": "run-deployment", "deployment": "b/b", "parameters": {"x": 2}}])
+    emit(database, "go", a)
+
+    Automator(database, None, WEEK_S).run(utcnow())
+
+    assert sorted(r.parameters["x"] for r in runs_of(database, b)) == [1, 2]
+    with database.connect() as conn:
+        [automation] = automations.list_automations(conn)
+        [firing] = automations.recent_firings(conn, automation.id)
+    assert [o["action"] for o in firing["outcome"]] == ["run-deployment"] * 2
+    assert all("flow_run" in o for o in firing["outcome"])

@@ -5,8 +5,9 @@ Each event is evaluated once, even across a change of leader: a batch of events 
 taken in the same transaction that updates the triggers' windows, records the firings and
 takes the actions that write to the database (a run created, a deployment paused, a run
 cancelled). Either all of it commits or none does, and the next leader starts from the
-first event left untaken. A firing's key is unique, and the run it creates carries that key
-as its idempotency key, so a firing evaluated twice still acts once. Webhooks are called
+first event left untaken. A firing's key is unique, and the run each action creates carries
+it (with the action's place) as its idempotency key, so a firing evaluated twice still acts
+once. Webhooks are called
 after the commit: a leader that dies in between leaves that call unmade (at most once).
 """
 from __future__ import annotations
@@ -172,14 +173,15 @@ class Automator:
             return  # fired before: it acted then
         log.info("automation %r fired (%s)", automation.name, firing_key)
         outcome = []
-        for action in automation.actions:
+        for position, action in enumerate(automation.actions):
+            acting = Acting(conn, automation, event, f"{firing_key}:{position}", now, todo)
             try:
                 with conn.begin_nested():
-                    outcome.append(self._act(conn, automation, action, event, firing_key, now,
-                                             todo))
-            except FlowpoolError as exc:
-                log.warning("automation %r: %s failed: %s", automation.name, action.type, exc)
-                outcome.append({"action": action.type, "error": str(exc)})
+                    outcome.append({"action": action.type, **ACTIONS[type(action)](acting, action)})
+            except (FlowpoolError, sa.exc.IntegrityError) as exc:  # the others still act
+                reason = str(getattr(exc, "orig", exc))  # a database error without its SQL
+                log.warning("automation %r: %s failed: %s", automation.name, action.type, reason)
+                outcome.append({"action": action.type, "error": reason})
         store.set_firing_outcome(conn, firing_id, outcome)
 
     def _over_rate(self, conn: sa.Connection, automation: Automation, now: datetime) -> bool:
@@ -197,13 +199,6 @@ class Automator:
                         " its actions cause the events it triggers on?", automation.name,
                         self.max_firings_per_minute)
         return True
-
-    def _act(self, conn: sa.Connection, automation: Automation, action: Any,
-             event: dict | None, firing_key: str, now: datetime, todo: AfterCommit) -> dict:
-        """Take one action; what it did, for the firing's record."""
-        done = ACTIONS[type(action)](Acting(conn, automation, event, firing_key, now, todo),
-                                     action)
-        return {"action": action.type, **done}
 
     def _after_commit(self, todo: AfterCommit) -> None:
         for run_id in todo.cancels:
@@ -234,7 +229,7 @@ class Acting:
     conn: sa.Connection
     automation: Automation
     event: dict | None
-    firing_key: str
+    action_key: str  # the firing's key and the action's place: a run it makes is keyed by it
     now: datetime
     todo: AfterCommit
 
@@ -247,7 +242,7 @@ def _run_deployment(acting: Acting, action: RunDeployment) -> dict:
                             tags=["automation"])
     run = runs_store.create_flow_run(
         acting.conn, deployment, read_work_pool(acting.conn, deployment.work_pool_name), request,
-        acting.now, idempotency_key=f"automation:{acting.firing_key}")
+        acting.now, idempotency_key=f"automation:{acting.action_key}")
     acting.todo.runs_created += 1
     return {"flow_run": run.id}
 
