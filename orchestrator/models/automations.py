@@ -3,7 +3,7 @@
 The shapes are Prefect's: an event trigger with `match`, `match_related`, `after`, `expect`,
 `for_each`, `posture` (Reactive: fire on `threshold` matching events within `within`
 seconds; Proactive: fire when fewer than `threshold` came in a window of `within` seconds),
-and actions such as `run-deployment`. Parameters of actions are templates of the event that
+compound and sequence triggers made of event triggers, and actions such as `run-deployment`. Parameters of actions are templates of the event that
 fired them: `{{ event.payload.result }}`, `{{ event.resource.name }}`.
 """
 from __future__ import annotations
@@ -121,7 +121,7 @@ class EventTrigger(Model):
         return value
 
     @model_validator(mode="after")
-    def _window_fits_the_posture(self) -> "EventTrigger":
+    def _fits_its_type(self) -> "EventTrigger":
         if self.is_composite:
             return self._composite_fits()
         if self.triggers or self.require != "all":
