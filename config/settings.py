@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     def events_retention_s(self) -> float:
         return duration_s(self.events_retention)
 
+    # an automation firing more often than this in a minute skips its firings (with a warning)
+    # until the rate drops: an automation whose actions cause events it triggers on stops
+    automation_max_firings_per_minute: int = Field(default=60, ge=1, le=1_000_000)
+
     # client behaviour
     http_timeout_s: float = 30.0
     http_retry_for_s: float = 60.0

@@ -202,12 +202,10 @@ class FlowpoolClient:
         return [parse(Deployment, d) for d in self._pages("/deployments", params)]
 
     def read_deployment(self, full_name: str) -> Deployment:
-        flow_name, name = split_deployment_name(full_name)
-        return parse(Deployment, self._request("GET", f"/deployments/name/{flow_name}/{name}"))
+        return parse(Deployment, self._request("GET", self._deployment_path(full_name)))
 
     def delete_deployment(self, full_name: str, force: bool = False) -> Removal:
-        flow_name, name = split_deployment_name(full_name)
-        return Removal(**self._request("DELETE", f"/deployments/name/{flow_name}/{name}",
+        return Removal(**self._request("DELETE", self._deployment_path(full_name),
                                        params={"force": str(force).lower()}))
 
     def list_flows(self, limit: int = MAX_PAGE) -> list[FlowSummary]:
@@ -221,8 +219,7 @@ class FlowpoolClient:
         return ClaimedRun(**self._request("GET", f"/flow_runs/{run_id}/launch"))
 
     def create_flow_run(self, full_name: str, request: FlowRunCreate) -> FlowRun:
-        flow_name, name = split_deployment_name(full_name)
-        return FlowRun(**self._request("POST", f"/deployments/name/{flow_name}/{name}/runs",
+        return FlowRun(**self._request("POST", f"{self._deployment_path(full_name)}/runs",
                                        json=request.model_dump(mode="json")))
 
     def create_flow_run_by_name(self, full_name: str, parameters: dict | None = None) -> FlowRun:
@@ -230,8 +227,9 @@ class FlowpoolClient:
 
     # -- schedules ---------------------------------------------------------------------
     def _deployment_path(self, full_name: str) -> str:
+        """Each name as one path segment: a space, `?` or `#` in it is percent-encoded."""
         flow_name, name = split_deployment_name(full_name)
-        return f"/deployments/name/{flow_name}/{name}"
+        return f"/deployments/name/{quote(flow_name, safe='')}/{quote(name, safe='')}"
 
     def list_schedules(self, full_name: str) -> list[StoredSchedule]:
         return [parse(StoredSchedule, s) for s in self._request(

@@ -15,13 +15,20 @@ class FieldError:
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
+# What to write instead, for the patterns the models name (they add to it).
+PATTERN_ADVICE: dict[str, str] = {}
+
+
 def validation_message(error: dict) -> str:
     """One pydantic error said for a person; a pattern mismatch shows the value refused."""
     ctx = error.get("ctx") or {}
     if error["type"] == "value_error" and "error" in ctx:
         return str(ctx["error"])
     if error["type"] == "string_pattern_mismatch":
-        return f"{error['input']!r} does not match the pattern {ctx.get('pattern', '')!r}"
+        pattern = ctx.get("pattern", "")
+        if pattern in PATTERN_ADVICE:
+            return f"{error['input']!r} is not a valid name: {PATTERN_ADVICE[pattern]}"
+        return f"{error['input']!r} does not match the pattern {pattern!r}"
     return error["msg"]
 
 

@@ -152,5 +152,40 @@ def expire(trigger: EventTrigger, bucket: Bucket, now: datetime) -> Step:
     return Step(new_bucket(trigger, bucket.key, start), fired=fired)
 
 
+# --- compound and sequence triggers -----------------------------------------------------------
+# Each part counts in buckets of its own (keyed by `part_key`); when a part fires, a mark
+# (a bucket keyed by `mark_key`) records it until `within` seconds have passed.
+
+def part_key(position: int, key: str) -> str:
+    return f"{position}:{key}"
+
+
+def mark_key(position: int) -> str:
+    return f"fired:{position}"
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What a part's firing did to its compound's marks (position -> the mark to keep, None:
+    delete it) and whether the compound fired."""
+
+    changed: dict[int, Bucket | None]
+    fired: bool = False
+
+
+def mark_part_fired(trigger: EventTrigger, marks: dict[int, Bucket], position: int,
+                    event: Event) -> Marks:
+    """Part `position` fired on `event`: marked, and the compound fires once `required` parts
+    are marked within its window. A sequence's part counts only after the one before it."""
+    live = {p: m for p, m in marks.items() if trigger.within <= 0 or event.occurred <= m.end}
+    changed: dict[int, Bucket | None] = {p: None for p in marks if p not in live}
+    if trigger.type == "sequence" and position > 0 and position - 1 not in live:
+        return Marks(changed)  # out of order: the sequence waits for the part before
+    live[position] = new_bucket(trigger, mark_key(position), event.occurred, _as_json(event))
+    if len(live) >= trigger.required:
+        return Marks({p: None for p in set(marks) | set(live)}, fired=True)
+    return Marks({**changed, position: live[position]})
+
+
 def _as_json(event: Event) -> dict[str, Any]:
     return event.model_dump(mode="json")

@@ -192,3 +192,72 @@ def test_old_evaluated_events_are_deleted_after_the_retention_period(database):
     Automator(database, None, WEEK_S).run(utcnow())
     with database.connect() as conn:
         assert [e.event for e in events.list_events(conn, name="*.one")] == ["new.one"]
+
+
+def test_an_automation_triggered_by_its_own_runs_stops_at_its_firing_limit(database, caplog):
+    """A run-deployment action on every flow-run event of its own deployment: each run it
+    makes is an event that fires it again, until the per-minute limit skips a firing."""
+    a = make_deployment(database, "a")
+    make_automation(database, trigger={
+        "expect": ["flowpool.flow-run.*"],
+        "match_related": {"flowpool.resource.role": "deployment", "flowpool.resource.name": "a"}},
+        actions=[{"type": "run-deployment", "deployment": "a/a"}])
+    automator = Automator(database, None, WEEK_S, max_firings_per_minute=5)
+    emit(database, "flowpool.flow-run.Completed", a)
+
+    passes = 0
+    while automator.run(utcnow()):
+        passes += 1
+        assert passes < 50, "the loop did not stop"
+
+    assert firings(database) == 5 and len(runs_of(database, a)) == 5
+    warnings = [r for r in caplog.records if "fired 5 times within a minute" in r.getMessage()]
+    assert len(warnings) == 1 and "FLOWPOOL_AUTOMATION_MAX_FIRINGS_PER_MINUTE" in \
+        warnings[0].getMessage()
+    emit(database, "flowpool.flow-run.Completed", a)  # within the minute: skipped too
+    automator.run(utcnow())
+    assert firings(database) == 5
+    emit(database, "flowpool.flow-run.Completed", a, utcnow() + timedelta(minutes=2))
+    automator.run(utcnow() + timedelta(minutes=2))  # a minute later it fires again
+    assert firings(database) == 6
+
+
+def test_a_sequence_trigger_acts_once_its_parts_came_in_order(database):
+    a = make_deployment(database, "a")
+    make_automation(database, trigger={
+        "type": "sequence", "within": 300, "triggers": [
+            {"expect": ["prefect.flow-run.Failed"], "threshold": 2, "within": 60},
+            {"expect": ["flowpool.flow-run.Completed"]}]},
+        actions=[{"type": "pause-deployment", "deployment": "a/a"}])
+    automator, start = Automator(database, None, WEEK_S), utcnow()
+
+    def paused_after(*names) -> bool:
+        for offset, name in enumerate(names):
+            emit(database, name, a, start + timedelta(seconds=offset))
+        automator.run(utcnow())
+        with database.connect() as conn:
+            return deployments.read_deployment(conn, "a", "a").paused
+
+    assert not paused_after("flowpool.flow-run.Completed", "flowpool.flow-run.Failed")
+    assert not paused_after("flowpool.flow-run.Failed")  # the first part fired: 2 failures
+    assert paused_after("flowpool.flow-run.Completed")
+    assert firings(database) == 1
+
+
+def test_two_run_deployment_actions_of_one_firing_each_make_their_run(database):
+    """Each action's run is keyed by the firing and the action's place: the second is not
+    taken for a repeat of the first (which once failed the whole evaluation, every time)."""
+    a, b = make_deployment(database, "a"), make_deployment(database, "b")
+    make_automation(database, trigger={"expect": ["go"]}, actions=[
+        {"type": "run-deployment", "deployment": "b/b", "parameters": {"x": 1}},
+        {"type": "run-deployment", "deployment": "b/b", "parameters": {"x": 2}}])
+    emit(database, "go", a)
+
+    Automator(database, None, WEEK_S).run(utcnow())
+
+    assert sorted(r.parameters["x"] for r in runs_of(database, b)) == [1, 2]
+    with database.connect() as conn:
+        [automation] = automations.list_automations(conn)
+        [firing] = automations.recent_firings(conn, automation.id)
+    assert [o["action"] for o in firing["outcome"]] == ["run-deployment"] * 2
+    assert all("flow_run" in o for o in firing["outcome"])

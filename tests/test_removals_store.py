@@ -3,13 +3,16 @@ PostgreSQL server: what happens to the runs that belonged to them."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from orchestrator.errors import InUse, NotFound
 from orchestrator.models import (DeploymentCreate, FlowRunCreate, StateProposal, WorkPoolCreate,
                                  utcnow)
 from orchestrator.schedules import DeploymentSchedule, IntervalSchedule
 from orchestrator.states import Origin, StateType
+from orchestrator.store import deployment_schedules as schedules
 from orchestrator.store import deployments, flow_runs, work_pools
+from orchestrator.store.events import list_events
 from orchestrator.store.flows import list_flows
 from orchestrator.store.removals import delete_deployment, delete_work_pool
 from tests.test_store import dispatch
@@ -147,3 +150,59 @@ def test_a_retried_run_shows_the_start_of_its_current_attempt(database):
 
     again = read(database, run.id)
     assert again.attempt == 2 and again.start_time > first_start
+
+
+def _events(db, name):
+    with db.connect() as conn:
+        return list_events(conn, name=name)
+
+
+def test_deleting_a_deployment_emits_its_deleted_event(database):
+    deployment = deploy(database)
+
+    with database.begin() as conn:
+        delete_deployment(conn, "f", "d", False, utcnow())
+
+    [deleted] = _events(database, "flowpool.deployment.deleted")
+    assert deleted.resource["flowpool.resource.id"] == f"flowpool.deployment.{deployment.id}"
+    assert deleted.resource["flowpool.deployment.full-name"] == "f/d"
+
+
+def test_schedule_changes_emit_the_deployment_updated_event(database):
+    deployment = deploy(database)
+    entry = DeploymentSchedule(slug="hourly", schedule=IntervalSchedule(
+        interval_s=3600, anchor_date=utcnow()))
+
+    with database.begin() as conn:
+        schedules.create_schedule(conn, deployment, entry, utcnow())
+    with database.connect() as conn:
+        deployment = deployments.read_deployment(conn, "f", "d")
+    with database.begin() as conn:
+        schedules.set_schedule_active(conn, deployment, "hourly", False, utcnow())
+        schedules.delete_schedule(conn, deployment, "hourly", utcnow())
+
+    updates = _events(database, "flowpool.deployment.updated")
+    assert len(updates) == 3
+    assert {e.resource["flowpool.resource.id"] for e in updates} == {
+        f"flowpool.deployment.{deployment.id}"}
+
+
+def test_a_dispatch_batch_writes_its_events_in_one_statement(database):
+    deployment = deploy(database)
+    for _ in range(20):
+        new_run(database, deployment)
+    inserts = []
+
+    def count_event_inserts(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO EVENTS"):
+            inserts.append(statement)
+
+    sa.event.listen(database.engine, "before_cursor_execute", count_event_inserts)
+    try:
+        sent = dispatch(database)
+    finally:
+        sa.event.remove(database.engine, "before_cursor_execute", count_event_inserts)
+
+    assert len(sent) == 20
+    assert len(inserts) == 1
+    assert len(_events(database, "flowpool.flow-run.Pending")) == 20

@@ -9,7 +9,7 @@ import typer
 from ..errors import FieldError, InvalidInput
 from ..models.automations import Automation, AutomationCreate
 from .common import client
-from .output import OUTPUT_OPTION, Output, print_fields, print_table, show
+from .output import OUTPUT_OPTION, Output, print_fields, show, show_table
 
 app = typer.Typer(help="Automations: when events match a trigger, run a deployment, pause "
                        "one, cancel a run, pause a pool or call a webhook.",
@@ -33,10 +33,9 @@ def ls(output: Output = OUTPUT_OPTION) -> None:
     """List the automations."""
     with client() as api:
         found = api.list_automations()
-    show(found, output, lambda automations: print_table(
-        [dict(name=a.name, id=a.id, enabled=a.enabled, trigger=_trigger_summary(a),
-              actions=", ".join(x.type for x in a.actions)) for a in automations],
-        ["name", "id", "enabled", "trigger", "actions"]))
+    show_table(found, output, ["name", "id", "enabled", "trigger", "actions"], lambda a: dict(
+        name=a.name, id=a.id, enabled=a.enabled, trigger=_trigger_summary(a),
+        actions=", ".join(x.type for x in a.actions)))
 
 
 @app.command("inspect")
@@ -106,6 +105,9 @@ def read_automation_file(path: Path) -> list[AutomationCreate]:
 
 def _trigger_summary(automation: Automation) -> str:
     trigger = automation.trigger
+    if trigger.is_composite:
+        within = f" within {trigger.within:g}s" if trigger.within else ""
+        return f"{trigger.type}: {trigger.required} of {len(trigger.triggers)} parts{within}"
     expect = ",".join(trigger.expect) or "any event"
     within = f" within {trigger.within:g}s" if trigger.within else ""
     if trigger.posture.value == "Proactive":

@@ -13,7 +13,7 @@ from ..errors import FieldError, InvalidInput
 from ..models.blocks import (BLOCK_NAME_ADVICE, BLOCK_NAME_PATTERN, Block, BlockField,
                              block_type)
 from .common import client
-from .output import OUTPUT_OPTION, Output, print_fields, print_table, show
+from .output import OUTPUT_OPTION, Output, print_fields, show, show_table
 
 app = typer.Typer(help="Blocks: typed settings and credentials whose secret fields are "
                        "encrypted; {{ flowpool.blocks.TYPE.NAME }} in project files.",
@@ -50,9 +50,8 @@ def ls(kind: str = typer.Option(None, "--type", help="only blocks of this type")
         block_type(kind, "--type")
     with client() as api:
         blocks = api.list_blocks(kind)
-    show(blocks, output, lambda bs: print_table(
-        [dict(type=b.type, name=b.name, data=_shortened(json.dumps(b.data)), updated=b.updated)
-         for b in bs], ["type", "name", "data", "updated"]))
+    show_table(blocks, output, ["type", "name", "data", "updated"], lambda b: dict(
+        type=b.type, name=b.name, data=_shortened(json.dumps(b.data)), updated=b.updated))
 
 
 @app.command("inspect")
@@ -79,9 +78,9 @@ def type_ls(output: Output = OUTPUT_OPTION) -> None:
     """List the block types and their fields (secret ones marked)."""
     with client() as api:
         kinds = api.list_block_types()
-    show(kinds, output, lambda ks: print_table(
-        [dict(type=k.slug, fields=", ".join(_field_label(f) for f in k.fields),
-              description=k.description) for k in ks], ["type", "fields", "description"]))
+    show_table(kinds, output, ["type", "fields", "description"], lambda k: dict(
+        type=k.slug, fields=", ".join(_field_label(f) for f in k.fields),
+        description=k.description))
 
 
 def block_data(kind: str, value: str | None, assignments: list[str]) -> dict[str, Any]:

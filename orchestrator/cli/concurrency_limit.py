@@ -7,7 +7,7 @@ import typer
 from ..models.concurrency_limits import (ConcurrencyLimit, ConcurrencyLimitCreate,
                                          ConcurrencyLimitDetail)
 from .common import client
-from .output import OUTPUT_OPTION, Output, print_fields, print_table, show
+from .output import OUTPUT_OPTION, Output, print_fields, print_table, show, show_table
 
 app = typer.Typer(help="Global concurrency limits: how many may hold a limit's slots at once "
                        "(`with concurrency(NAME)`), or how fast (`rate_limit(NAME)`).",
@@ -34,9 +34,9 @@ def ls(output: Output = OUTPUT_OPTION) -> None:
     """List the global concurrency limits with their slots in use."""
     with client() as api:
         limits = api.list_concurrency_limits()
-    show(limits, output, lambda ls_: print_table(
-        [dict(c.model_dump(), in_use=in_use(c)) for c in ls_],
-        ["name", "limit", "in_use", "slot_decay_per_second", "active", "updated"]))
+    show_table(limits, output,
+               ["name", "limit", "in_use", "slot_decay_per_second", "active", "updated"],
+               lambda c: dict(c.model_dump(), in_use=in_use(c)))
 
 
 @app.command("inspect")

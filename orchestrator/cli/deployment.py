@@ -13,7 +13,7 @@ from . import deployment_schedule
 from .common import client, merged_parameters
 from .flow_run import watch_run
 from .output import (OUTPUT_OPTION, Output, print_fields, print_json, print_table, show,
-                     state_label)
+                     show_table, state_label)
 
 app = typer.Typer(help="Deployments: flows registered to run on a work pool.", no_args_is_help=True)
 app.add_typer(deployment_schedule.app, name="schedule")
@@ -26,9 +26,9 @@ def ls(pool: str = typer.Option(None, "--pool", help="only this work pool's"),
     """List deployments."""
     with client() as api:
         deployments = api.list_deployments(pool)
-    show(deployments, output, lambda ds: print_table(
-        [dict(d.model_dump(), full_name=d.full_name) for d in ds],
-        ["full_name", "work_pool_name", "work_queue_name", "entrypoint", "updated"]))
+    show_table(deployments, output,
+               ["full_name", "work_pool_name", "work_queue_name", "entrypoint", "updated"],
+               lambda d: dict(d.model_dump(), full_name=d.full_name))
 
 
 @app.command("inspect")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import typer
 
 from .common import client
-from .output import OUTPUT_OPTION, Output, print_table, show
+from .output import OUTPUT_OPTION, Output, show_table
 
 app = typer.Typer(help="Flows: the functions that deployments and runs are made of.",
                   no_args_is_help=True)
@@ -16,8 +16,7 @@ def ls(limit: int = typer.Option(200, min=1, max=1000, help="at most this many f
     """List flows with their deployments and their latest run."""
     with client() as api:
         flows = api.list_flows(limit)
-    show(flows, output, lambda fs: print_table([_row(f) for f in fs],
-                                               ["name", "deployments", "last_run", "state", "at"]))
+    show_table(flows, output, ["name", "deployments", "last_run", "state", "at"], _row)
 
 
 def _row(flow) -> dict:

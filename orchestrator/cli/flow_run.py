@@ -16,7 +16,8 @@ from ..states import FINAL_STATES
 from .common import client
 from .artifact_output import print_artifacts
 from .output import (OUTPUT_OPTION, Output, format_cell, print_fields, print_table, show,
-                     state_label, waiting_code, waiting_text)
+                     show_table, state_label, waiting_code, waiting_text)
+
 from .task_run import TASK_RUN_COLUMNS, task_run_row
 
 app = typer.Typer(help="Flow runs: their states, results and logs.", no_args_is_help=True)
@@ -33,11 +34,10 @@ def ls(state: str = typer.Option(None, help="only runs in this state, e.g. COMPL
     with client() as api:
         deployment_id = api.read_deployment(deployment).id if deployment else None
         runs = api.list_flow_runs(state.upper() if state else None, deployment_id, pool, limit)
-    show(runs, output, lambda rs: print_table(
-        [dict(r.model_dump(), deployment=run_source(r), state=state_label(r),
-              waiting=waiting_code(r), parent=short_id(r.parent_flow_run_id)) for r in rs],
-        ["id", "name", "deployment", "parent", "state", "attempt", "scheduled_time",
-         "end_time", "waiting"]))
+    show_table(runs, output, ["id", "name", "deployment", "parent", "state", "attempt",
+                              "scheduled_time", "end_time", "waiting"], lambda r: dict(
+        r.model_dump(), deployment=run_source(r), state=state_label(r), waiting=waiting_code(r),
+        parent=short_id(r.parent_flow_run_id)))
 
 
 def run_source(run: FlowRun) -> str:

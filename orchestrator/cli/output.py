@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import typer
 from pydantic import BaseModel
@@ -61,6 +61,14 @@ def print_fields(pairs: list[tuple[str, Any]]) -> None:
     width = max(len(k) for k, _ in pairs)
     for key, value in pairs:
         typer.echo(f"{key.ljust(width)}  {format_cell(value)}")
+
+
+def show_table(items: list[Any], output: Output, columns: list[str],
+               row: Callable[[Any], dict[str, Any]] | None = None) -> None:
+    """What every `ls` prints: the items as JSON, or a table of `columns`, an item's cells
+    from `row(item)` (default: its fields)."""
+    cells = row or (lambda item: item.model_dump())
+    show(items, output, lambda found: print_table([cells(item) for item in found], columns))
 
 
 def show(value: Any, output: Output, human) -> None:

@@ -11,7 +11,7 @@ from ..errors import FieldError, InvalidInput
 from ..models.variables import VARIABLE_NAME_ADVICE
 from ..variables import parse_variable_value
 from .common import client
-from .output import OUTPUT_OPTION, Output, print_table, show
+from .output import OUTPUT_OPTION, Output, show, show_table
 
 app = typer.Typer(help="Variables: named values that project files use as "
                        "{{ flowpool.variables.NAME }}.", no_args_is_help=True)
@@ -42,9 +42,8 @@ def ls(output: Output = OUTPUT_OPTION) -> None:
     """List the variables."""
     with client() as api:
         variables = api.list_variables()
-    show(variables, output, lambda vs: print_table(
-        [dict(name=v.name, value=_shortened(as_text(v.value)), updated=v.updated) for v in vs],
-        ["name", "value", "updated"]))
+    show_table(variables, output, ["name", "value", "updated"], lambda v: dict(
+        name=v.name, value=_shortened(as_text(v.value)), updated=v.updated))
 
 
 @app.command("unset")

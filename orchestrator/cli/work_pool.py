@@ -9,7 +9,7 @@ import typer
 from ..errors import AlreadyExists, FieldError, InvalidInput, validation_message
 from ..models import LimitUsage, WorkPoolCreate, WorkPoolDetail
 from .common import client
-from .output import OUTPUT_OPTION, Output, print_fields, print_table, show
+from .output import OUTPUT_OPTION, Output, print_fields, print_table, show, show_table
 
 app = typer.Typer(help="Work pools: where runs go, and the job template of their infrastructure.",
                   no_args_is_help=True)
@@ -64,8 +64,7 @@ def ls(output: Output = OUTPUT_OPTION) -> None:
     """List work pools."""
     with client() as api:
         pools = api.list_work_pools()
-    show(pools, output, lambda ps: print_table(
-        [p.model_dump() for p in ps], ["name", "type", "concurrency_limit", "paused", "created"]))
+    show_table(pools, output, ["name", "type", "concurrency_limit", "paused", "created"])
 
 
 @app.command("inspect")

@@ -5,7 +5,8 @@ import typer
 
 from ..models import WorkQueueCreate, WorkQueueDetail
 from .common import client
-from .output import OUTPUT_OPTION, Output, print_fields, print_table, show
+from .output import OUTPUT_OPTION, Output, print_fields, show, show_table
+
 from .work_pool import describe_usage, print_holders
 
 app = typer.Typer(help="Work queues: priorities and limits inside a work pool.", no_args_is_help=True)
@@ -30,9 +31,9 @@ def ls(pool: str = POOL_OPTION, output: Output = OUTPUT_OPTION) -> None:
     """List a pool's queues in the order they are served."""
     with client() as api:
         detail = api.read_work_pool(pool)
-    show(detail.work_queues, output, lambda qs: print_table(
-        [dict(q.model_dump(), concurrency=describe_usage(q.usage)) for q in qs],
-        ["name", "priority", "concurrency", "paused", "description"]))
+    show_table(detail.work_queues, output, ["name", "priority", "concurrency", "paused",
+                                            "description"],
+               lambda q: dict(q.model_dump(), concurrency=describe_usage(q.usage)))
 
 
 @app.command("inspect")

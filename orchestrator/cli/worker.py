@@ -6,7 +6,7 @@ import typer
 from config.settings import get_settings
 
 from .common import client
-from .output import OUTPUT_OPTION, Output, print_table, show
+from .output import OUTPUT_OPTION, Output, show_table
 
 app = typer.Typer(help="Workers: execute the runs of one work pool.", no_args_is_help=True)
 
@@ -29,7 +29,6 @@ def ls(pool: str = typer.Option(..., "--pool", "-p"), output: Output = OUTPUT_OP
     """List a pool's workers: ONLINE or OFFLINE, and the runs each is running."""
     with client() as api:
         workers = api.list_workers(pool)
-    show(workers, output, lambda ws: print_table(
-        [dict(w.model_dump(), runs=", ".join(w.runs) or "-",
-              queues=", ".join(w.work_queues) or "all") for w in ws],
-        ["name", "status", "limit", "queues", "hostname", "pid", "last_seen", "runs"]))
+    show_table(workers, output, ["name", "status", "limit", "queues", "hostname", "pid",
+                                 "last_seen", "runs"], lambda w: dict(
+        w.model_dump(), runs=", ".join(w.runs) or "-", queues=", ".join(w.work_queues) or "all"))

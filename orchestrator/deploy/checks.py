@@ -9,11 +9,11 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import FieldError, FlowpoolError
-from ..models.base import Name
+from ..models.base import DISPLAY_NAME_ADVICE, NAME_ADVICE, DisplayName, Name
 from ..steps.declarations import Step, argument_problem, is_importable, step_function, unknown_step
 from ..steps.diagnostics import LineIndex, Loc, field_error
 from ..steps.references import Reference, has_placeholder, input_advice, references_in
-from .schema import NAME_ADVICE, DeploymentDeclaration
+from .schema import DeploymentDeclaration
 
 REQUIRED = {
     "name": "required: name the deployment (--name NAME, or name: in the file)",
@@ -24,6 +24,7 @@ REQUIRED = {
 }
 NAME_FIELDS = ("name", "work_pool.name", "work_pool.work_queue_name")
 _NAME = TypeAdapter(Name)
+_DISPLAY_NAME = TypeAdapter(DisplayName)
 
 
 def missing_fields(declaration: DeploymentDeclaration) -> list[str]:
@@ -43,7 +44,12 @@ def name_errors(declaration: DeploymentDeclaration, loc: Loc,
     errors = []
     for path in NAME_FIELDS:
         value = _value_at(declaration, path)
-        if value and not has_placeholder(value) and not is_name(value):
+        if not value or has_placeholder(value):
+            continue
+        if path == "name" and not is_display_name(value):
+            errors.append(field_error(loc + ("name",), f"{value!r} is not a valid name:"
+                                      f" {DISPLAY_NAME_ADVICE}", lines))
+        elif path != "name" and not is_name(value):
             errors.append(field_error(loc + tuple(path.split(".")),
                                       f"{value!r} is not a valid name: {NAME_ADVICE}", lines))
     return errors
@@ -57,9 +63,18 @@ def _value_at(declaration: DeploymentDeclaration, path: str) -> Any:
 
 
 def is_name(value: str) -> bool:
-    """Whether the API takes `value` as a name (of a deployment, flow, pool or queue)."""
+    """Whether the API takes `value` as the name of a pool or queue."""
+    return _valid(_NAME, value)
+
+
+def is_display_name(value: str) -> bool:
+    """Whether the API takes `value` as the name of a flow or deployment."""
+    return _valid(_DISPLAY_NAME, value)
+
+
+def _valid(adapter: TypeAdapter, value: str) -> bool:
     try:
-        _NAME.validate_python(value)
+        adapter.validate_python(value)
         return True
     except ValidationError:
         return False

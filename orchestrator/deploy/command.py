@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from enum import Enum
 from pathlib import Path
 
@@ -103,8 +104,8 @@ def _print_registered(d) -> None:
         typer.echo(f"Schedule: {describe(stored.schedule)}"
                    + ("" if stored.active else " (paused)"))
     if d.schedules:
-        typer.echo(f"Upcoming runs: flowpool deployment inspect {d.full_name}")
-    typer.echo(f"Run it with: flowpool deployment run {d.full_name}")
+        typer.echo(f"Upcoming runs: flowpool deployment inspect {shlex.quote(d.full_name)}")
+    typer.echo(f"Run it with: flowpool deployment run {shlex.quote(d.full_name)}")
 
 
 def _check_schedules(request: DeploymentCreate) -> None:

@@ -14,6 +14,7 @@ The path of one deploy, each phase a function below:
 """
 from __future__ import annotations
 
+import shlex
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -238,4 +239,4 @@ def show_registered(deployments: list[Deployment], output: Output, several: bool
             typer.echo(f"  schedule: {describe(stored.schedule)}"
                        + ("" if stored.active else " (paused)"))
     if len(deployments) == 1:
-        typer.echo(f"Run it with: flowpool deployment run {deployments[0].full_name}")
+        typer.echo(f"Run it with: flowpool deployment run {shlex.quote(deployments[0].full_name)}")

@@ -13,20 +13,34 @@ import typer
 from ..errors import FieldError, InvalidInput
 
 
-def init(recipe: str = typer.Option(None, "--recipe", "-r",
-                                    help="local, git, docker, docker-git or storage "
-                                         "(default: git in a git checkout with a remote, "
-                                         "else local)"),
-         field: list[str] = typer.Option(None, "--field", "-f",
-                                         help="a recipe input k=v (repeatable), e.g. "
-                                              "--field branch=main"),
-         list_recipes: bool = typer.Option(False, "--list", help="show the recipes and stop"),
-         force: bool = typer.Option(False, "--force", help="replace an existing flowpool.yaml")
-         ) -> None:
+RECIPE = typer.Option(None, "--recipe", "-r", help="local, git, docker, docker-git or storage "
+                     "(default: git in a git checkout with a remote, else local)")
+FIELD = typer.Option(None, "--field", "-f", help="a recipe input k=v (repeatable), e.g. "
+                                                 "--field branch=main")
+LIST = typer.Option(False, "--list", help="show the recipes and stop")
+FORCE = typer.Option(False, "--force", help="replace an existing flowpool.yaml")
+
+
+def init(recipe: str = RECIPE, field: list[str] = FIELD, list_recipes: bool = LIST,
+         force: bool = FORCE) -> None:
     """Write flowpool.yaml here: how deploy builds and pushes the code, how each run pulls it.
 
     Without --recipe, a git checkout with a remote gets the git recipe, else local."""
+    write_files(recipe, field, list_recipes, force, deployment_file=False)
+
+
+def project_init(recipe: str = RECIPE, field: list[str] = FIELD, list_recipes: bool = LIST,
+                 force: bool = FORCE) -> None:
+    """As Prefect 2.10's: flowpool.yaml (build, push, pull) and a deployment.yaml skeleton.
+
+    Without --recipe, a git checkout with a remote gets the git recipe, else local."""
+    write_files(recipe, field, list_recipes, force, deployment_file=True)
+
+
+def write_files(recipe: str | None, field: list[str] | None, list_recipes: bool, force: bool,
+                deployment_file: bool) -> None:
     from . import RECIPES, guess_recipe, write_project_file
+    from .recipes import write_deployment_skeleton
     from .from_project import is_terminal
 
     if list_recipes:
@@ -39,6 +53,11 @@ def init(recipe: str = typer.Option(None, "--recipe", "-r",
         fields = ask_for_inputs(RECIPES[chosen], directory, fields)
     path = write_project_file(directory, chosen, fields, overwrite=force)
     typer.echo(f"Wrote {path.name} from the {chosen} recipe: {RECIPES[chosen].summary}.")
+    if deployment_file:
+        skeleton = write_deployment_skeleton(directory)
+        typer.echo(f"Wrote {skeleton.name}: fill in its entry, or name the flow, deployment and"
+                   " pool when you deploy." if skeleton else
+                   "Kept the deployment.yaml there is.")
     typer.echo("Declare deployments in it, or run: flowpool deploy path/to/file.py:flow "
                "--name NAME --pool POOL")
 
@@ -76,16 +95,16 @@ def ask_for_inputs(recipe, directory: Path, fields: dict[str, str]) -> dict[str,
 
 def recipe_ls() -> None:
     """List the recipes `init --recipe` takes."""
+    from ..cli.output import print_table
     from . import RECIPES
 
-    width = max(len(name) for name in RECIPES)
-    for name, item in RECIPES.items():
-        typer.echo(f"{name.ljust(width)}  {item.summary}")
+    print_table([dict(name=name, summary=item.summary) for name, item in RECIPES.items()],
+                ["name", "summary"])
 
 
 recipe_app = typer.Typer(help="The recipes of flowpool init.", no_args_is_help=True)
 recipe_app.command("ls")(recipe_ls)
 project_app = typer.Typer(help="Prefect 2.10's project commands: project init, project recipe "
                                "ls.", no_args_is_help=True)
-project_app.command("init")(init)
+project_app.command("init")(project_init)
 project_app.add_typer(recipe_app, name="recipe")

@@ -17,17 +17,18 @@ from pydantic import ValidationError
 
 from ..errors import EntrypointError, FieldError, InvalidInput
 from ..models.automations import AutomationCreate
+from ..models.base import DISPLAY_NAME_ADVICE
 from ..steps.declarations import Step, parse_steps
 from ..steps.diagnostics import LineIndex, Loc, ProjectWarning, field_error, warning
 from ..steps.references import has_placeholder
 from ..steps.rendering import Scope, render
-from .checks import (is_name, name_errors, pull_steps_missing_here, reference_errors,
+from .checks import (is_display_name, name_errors, pull_steps_missing_here, reference_errors,
                      required_field_errors, schedules_of, step_errors)
 from .files import Project
 from .flow_facts import (FlowFacts, default_parameter_problems, guessed_flow_facts,
                          import_flow_facts)
 from .overrides import DeploymentOverrides, apply_overrides
-from .schema import NAME_ADVICE, DeploymentDeclaration, ProjectFile, describe_error
+from .schema import DeploymentDeclaration, ProjectFile, describe_error
 from .selection import Selected, Selection, select_deployments
 from .triggers import automations_of
 
@@ -184,10 +185,9 @@ def _plan_one(selected: Selected, top: dict[str, list[Step] | None],
                                                              warnings)
     problems.add(name_errors(shown, loc, lines))
     flow = _flow_facts(shown, loc, context, problems)
-    automations, trigger_errors, trigger_warnings = automations_of(
-        declaration.triggers, f"{flow.name}/{shown.name}", loc, lines)
+    automations, trigger_errors = automations_of(declaration.triggers,
+                                                 f"{flow.name}/{shown.name}", loc, lines)
     problems.add(trigger_errors)
-    warnings += trigger_warnings
     return PlannedDeployment(loc, context.root, declaration, shown, flow, steps["build"],
                              steps["push"], pull, pull_is_default, lines, automations)
 
@@ -282,9 +282,10 @@ def _flow_facts(declaration: DeploymentDeclaration, loc: Loc, context: _Context,
     problems.add([field_error(loc + ("parameters",), problem, context.lines)
                   for problem in default_parameter_problems(declaration.parameters,
                                                             facts.parameter_schema)])
-    if facts.name and not is_name(facts.name):
+    if facts.name and not is_display_name(facts.name):
         problems.add([field_error(loc + ("entrypoint",), f"the flow's name {facts.name!r} is not "
-                                  f"a valid name: {NAME_ADVICE}; set it with @flow(name=...)",
+                                  f"a valid name: {DISPLAY_NAME_ADVICE}; set it with "
+                                  "@flow(name=...)",
                                   context.lines)])
     return facts
 

@@ -18,6 +18,29 @@ from ..templating import render
 from .git_info import git_checkout
 
 FILE_NAME = "flowpool.yaml"
+DEPLOYMENT_FILE_NAME = "deployment.yaml"
+# What `prefect project init` wrote in 2.10: one entry, every field blank. `deploy` fills the
+# blanks from its command line (`deploy flows.py:f --name NAME --pool POOL`).
+DEPLOYMENT_SKELETON = """\
+deployments:
+- # base metadata
+  name: null
+  version: null
+  tags: []
+  description: null
+  schedule: {}
+
+  # flow-specific fields
+  flow_name: null
+  entrypoint: null
+  parameters: {}
+
+  # infra-specific fields
+  work_pool:
+    name: null
+    work_queue_name: null
+    job_variables: {}
+"""
 OPTIONAL_INPUTS = {"branch"}  # no branch: runs clone the remote's default branch
 
 
@@ -156,6 +179,16 @@ def _example_deployment(recipe: Recipe) -> str:
         lines.append("#     job_variables:")
         lines += [f'#       {key}: "{value}"' for key, value in recipe.job_variables.items()]
     return "\n".join(lines) + "\n"
+
+
+def write_deployment_skeleton(directory: Path) -> Path | None:
+    """Write `directory/deployment.yaml` as Prefect 2.10 did; None when one exists (it holds
+    deployments: it is never replaced)."""
+    target = directory.resolve() / DEPLOYMENT_FILE_NAME
+    if target.exists():
+        return None
+    write_atomically(target, DEPLOYMENT_SKELETON)
+    return target
 
 
 def write_atomically(target: Path, text: str) -> None:

@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, \
     field_validator, model_validator
 
-from ..errors import InvalidInput
+from ..errors import PATTERN_ADVICE, InvalidInput
+from ..models.base import NAME_ADVICE
 from ..steps.diagnostics import LineIndex, Loc, ProjectWarning, field_error, warning
 from .yamlfile import YamlDocument
 
@@ -98,7 +99,6 @@ class ProjectFile(FileModel):
     deployments: list[DeploymentDeclaration] = Field(default_factory=list)
 
 
-NAME_ADVICE = "use letters, digits, '.', '_' and '-', starting with a letter or digit (no spaces)"
 # Keys users put in the wrong place, and where they belong.
 MISPLACED = {
     "work_queue_name": "write it under work_pool: (work_pool.work_queue_name)",
@@ -140,7 +140,8 @@ def describe_error(error: dict[str, Any]) -> str:
     if expected:
         return f"expected {expected}, got {_describe_value(value)}"
     if kind == "string_pattern_mismatch":
-        return f"{value!r} is not a valid name: {NAME_ADVICE}"
+        pattern = (error.get("ctx") or {}).get("pattern")
+        return f"{value!r} is not a valid name: {PATTERN_ADVICE.get(pattern, NAME_ADVICE)}"
     if kind == "literal_error":
         message = error["msg"]
         return f"{message[:1].lower()}{message[1:]}, got {_describe_value(value)}"

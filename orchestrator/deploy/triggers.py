@@ -1,7 +1,8 @@
 """A deployment's `triggers:` as automations that run it, as Prefect makes them.
 
 Each entry is an event trigger (`match`, `match_related`, `after`, `expect`, `for_each`,
-`posture`, `threshold`, `within`) plus what Prefect puts beside it: `enabled`, `name`,
+`posture`, `threshold`, `within`), or a compound or sequence of them (`type`, `triggers`,
+`require`, `within`), plus what Prefect puts beside it: `enabled`, `name`,
 `description`, and the `parameters` / `job_variables` of the run it creates, templated from
 the event (`{{ event.payload.result }}`).
 """
@@ -12,41 +13,37 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import FieldError
-from ..models.automations import AutomationCreate
-from ..steps.diagnostics import LineIndex, Loc, ProjectWarning, field_error, warning
+from ..models.automations import METRIC_UNSUPPORTED, AutomationCreate
+from ..steps.diagnostics import LineIndex, Loc, field_error
 from .schema import describe_error
 
 TRIGGER_FIELDS = ("type", "match", "match_related", "after", "expect", "for_each", "posture",
-                  "threshold", "within")
+                  "threshold", "within", "triggers", "require")
 ACTION_FIELDS = ("parameters", "job_variables")
-UNSUPPORTED_TYPES = ("compound", "sequence", "metric")
 
 
 def automations_of(triggers: Any, full_name: str, loc: Loc, lines: LineIndex | None
-                   ) -> tuple[list[AutomationCreate] | None, list[FieldError],
-                              list[ProjectWarning]]:
+                   ) -> tuple[list[AutomationCreate] | None, list[FieldError]]:
     """The automations of `triggers:` (None when the key is absent: the deployment's
-    automations stay as they are), the errors found, and warnings for what is ignored."""
+    automations stay as they are), and the errors found."""
     if triggers is None:
-        return None, [], []
+        return None, []
     if not isinstance(triggers, list):
         return None, [field_error(loc + ("triggers",), "write a list of triggers, each with"
-                                  " `expect:` and `match:` or `match_related:`", lines)], []
-    automations, errors, warnings = [], [], []
+                                  " `expect:` and `match:` or `match_related:`", lines)]
+    automations, errors = [], []
     for position, entry in enumerate(triggers):
         where = loc + ("triggers", position)
         if not isinstance(entry, dict):
             errors.append(field_error(where, "a trigger is a mapping (expect:, match:, ...)",
                                       lines))
-        elif entry.get("type", "event") in UNSUPPORTED_TYPES:
-            warnings.append(warning(where, f"{entry['type']} triggers are not supported by"
-                                    " flowpool; this trigger is ignored (write each part as an"
-                                    " event trigger of its own)", lines))
+        elif entry.get("type") == "metric":
+            errors.append(field_error(where + ("type",), METRIC_UNSUPPORTED, lines))
         else:
             found = _automation(entry, full_name, position, where, lines)
             (automations if isinstance(found, AutomationCreate) else errors).extend(
                 [found] if isinstance(found, AutomationCreate) else found)
-    return automations, errors, warnings
+    return automations, errors
 
 
 def _automation(entry: dict[str, Any], full_name: str, position: int, where: Loc,

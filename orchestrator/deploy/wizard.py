@@ -21,16 +21,17 @@ import typer
 from ..cli.common import client
 from ..errors import AlreadyExists, FlowpoolError
 from ..models import WorkPoolCreate
+from ..models.base import DISPLAY_NAME_ADVICE, NAME_ADVICE
 from ..models.work_pools import WorkerType
 from ..schedules import INTERVAL_HELP, schedule_from_flags
 from ..steps.diagnostics import LineIndex
 from . import (DeploymentOverrides, Project, Selection, git_checkout,
                git_clone_pull_steps, missing_fields)
-from .checks import is_name
+from .checks import is_display_name, is_name
 from .flow_facts import import_flow_facts
 from .overrides import apply_overrides
 from .saving import save_deployment
-from .schema import NAME_ADVICE, DeploymentDeclaration, ProjectFile
+from .schema import DeploymentDeclaration, ProjectFile
 from .selection import Selected, flow_names, select_deployments
 
 NEW_FILE = "flowpool.yaml"
@@ -81,7 +82,7 @@ class Wizard:
                 typer.echo(f"  {exc}", err=True)
 
     def ask_name(self) -> str:
-        return _ask_name("Deployment name", default="default")
+        return _ask_name("Deployment name", default="default", deployment=True)
 
     def ask_schedule(self) -> dict[str, str] | None:
         kind = _ask_among("Schedule", SCHEDULE_KINDS, default="none", yes_no=True)
@@ -223,12 +224,15 @@ def _with_declaration(project: Project | None, root: Path, path: Path, index: in
                    warnings=list(project.warnings) if project else [])
 
 
-def _ask_name(question: str, default: str | None = None) -> str:
+def _ask_name(question: str, default: str | None = None, deployment: bool = False) -> str:
+    """A pool's name, or with `deployment` a deployment's (which may have inner spaces)."""
+    valid, advice = ((is_display_name, DISPLAY_NAME_ADVICE) if deployment
+                     else (is_name, NAME_ADVICE))
     while True:
         name = typer.prompt(question, default=default).strip()
-        if is_name(name):
+        if valid(name):
             return name
-        typer.echo(f"  {name!r} is not a valid name: {NAME_ADVICE}", err=True)
+        typer.echo(f"  {name!r} is not a valid name: {advice}", err=True)
 
 
 def _ask_among(question: str, options: tuple[str, ...], default: str,

@@ -3,7 +3,7 @@
 The shapes are Prefect's: an event trigger with `match`, `match_related`, `after`, `expect`,
 `for_each`, `posture` (Reactive: fire on `threshold` matching events within `within`
 seconds; Proactive: fire when fewer than `threshold` came in a window of `within` seconds),
-and actions such as `run-deployment`. Parameters of actions are templates of the event that
+compound and sequence triggers made of event triggers, and actions such as `run-deployment`. Parameters of actions are templates of the event that
 fired them: `{{ event.payload.result }}`, `{{ event.resource.name }}`.
 """
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from ..bounds import DAY_S
+from ..errors import PATTERN_ADVICE
 from ..templating import placeholders
-from .base import Flag, JsonObject, Model, Name, PositiveCount
+from .base import DISPLAY_NAME_CORE, Flag, JsonObject, Model, Name, PositiveCount
 from .events import RESOURCE_ID, flowpool_name
 
 MAX_WITHIN_S = 30 * DAY_S
@@ -25,7 +26,11 @@ MAX_PATTERNS = 50
 Pattern = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 AutomationName = Annotated[str, StringConstraints(min_length=1, max_length=200,
                                                   pattern=r"^[^\x00-\x1f]+$")]
-DeploymentRef = Annotated[str, StringConstraints(pattern=r"^[^/\s]+/[^/\s]+$", max_length=201)]
+# FLOW/DEPLOYMENT, each part a flow or deployment name (inner spaces allowed).
+DEPLOYMENT_REF_PATTERN = rf"^{DISPLAY_NAME_CORE}/{DISPLAY_NAME_CORE}$"
+DeploymentRef = Annotated[str, StringConstraints(pattern=DEPLOYMENT_REF_PATTERN, max_length=201)]
+PATTERN_ADVICE[DEPLOYMENT_REF_PATTERN] = ("name the deployment as FLOW/DEPLOYMENT, e.g. "
+                                          "\"Call API/my deployment\"")
 
 
 class Posture(str, Enum):
@@ -69,8 +74,32 @@ EventNames = Annotated[Patterns, AfterValidator(_event_names)]
 Within = Annotated[float, BeforeValidator(_whole_seconds), Field(ge=0, le=MAX_WITHIN_S)]
 
 
+def _require_value(value: Any) -> Any:
+    if value in ("any", "all") or (isinstance(value, int) and not isinstance(value, bool)
+                                   and value >= 1):
+        return value
+    raise ValueError("give any, all, or how many of the triggers must fire, e.g. require: 2")
+
+
+TriggerType = Literal["event", "compound", "sequence", "metric"]
+MAX_CHILD_TRIGGERS = 20
+PartCount = Annotated[int, Field(ge=1, le=MAX_CHILD_TRIGGERS)]
+Require = Annotated[Union[Literal["any", "all"], PartCount], BeforeValidator(_require_value)]
+METRIC_UNSUPPORTED = ("metric triggers are not supported by flowpool; use an event trigger (e.g."
+                      " expect: [flowpool.flow-run.Failed] with a threshold), or a compound or"
+                      " sequence of them")
+COMPOSITE_FIELDS = {"type", "triggers", "require", "within"}
+
+
 class EventTrigger(Model):
-    type: Literal["event"] = "event"
+    """An event trigger, or (by `type`) a compound or sequence of event triggers.
+
+    One model for the three, so an error names the field as written (`trigger.within`):
+    `compound` fires when `require` (all, any or a number) of its `triggers` fired within
+    `within` seconds of each other; `sequence` when all of them fired in their order within
+    `within` seconds. Their parts are Reactive event triggers."""
+
+    type: TriggerType = "event"
     match: Matcher = Field(default_factory=dict)
     match_related: Annotated[Annotated[list[Matcher], Field(max_length=MAX_PATTERNS)] | Matcher,
                              AfterValidator(_matcher_list)] = Field(default_factory=list)
@@ -80,9 +109,24 @@ class EventTrigger(Model):
     posture: Posture = Posture.REACTIVE
     threshold: PositiveCount = 1
     within: Within = 0.0
+    triggers: Annotated[list["EventTrigger"], Field(max_length=MAX_CHILD_TRIGGERS)] = \
+        Field(default_factory=list)
+    require: Require = "all"
+
+    @field_validator("type")
+    @classmethod
+    def _supported_type(cls, value: str) -> str:
+        if value == "metric":
+            raise ValueError(METRIC_UNSUPPORTED)
+        return value
 
     @model_validator(mode="after")
-    def _window_fits_the_posture(self) -> "EventTrigger":
+    def _fits_its_type(self) -> "EventTrigger":
+        if self.is_composite:
+            return self._composite_fits()
+        if self.triggers or self.require != "all":
+            raise ValueError("triggers: only a compound or sequence trigger has parts; give it"
+                             " type: compound (or sequence)")
         if self.posture is Posture.PROACTIVE and self.within < 1:
             raise ValueError("within: a Proactive trigger waits `within` seconds for the expected"
                              " events; give it, e.g. within: 3600")
@@ -90,6 +134,41 @@ class EventTrigger(Model):
             raise ValueError("within: a threshold above 1 counts events within a window; give"
                              " it in seconds, e.g. within: 60")
         return self
+
+    def _composite_fits(self) -> "EventTrigger":
+        kind = self.type
+        # Compared with the defaults, not with what was sent: a stored trigger has them all.
+        misplaced = [name for name, info in EventTrigger.model_fields.items()
+                     if name not in COMPOSITE_FIELDS
+                     and getattr(self, name) != info.get_default(call_default_factory=True)]
+        if misplaced:
+            raise ValueError(f"{misplaced[0]}: a {kind} trigger takes triggers, require and"
+                             f" within; write {misplaced[0]} in each of its triggers")
+        if not self.triggers:
+            raise ValueError(f"triggers: a {kind} trigger needs its triggers, e.g. two event"
+                             " triggers with expect:")
+        for position, part in enumerate(self.triggers):
+            if part.is_composite or part.posture is Posture.PROACTIVE:
+                raise ValueError(f"triggers[{position}]: the parts of a {kind} trigger are"
+                                 " Reactive event triggers in flowpool")
+        if kind == "sequence" and self.require != "all":
+            raise ValueError("require: a sequence trigger requires all of its triggers, in"
+                             " order; leave require out, or use type: compound")
+        if isinstance(self.require, int) and self.require > len(self.triggers):
+            raise ValueError(f"require: {self.require} is more than its {len(self.triggers)}"
+                             " triggers; give at most that, or any / all")
+        return self
+
+    @property
+    def is_composite(self) -> bool:
+        return self.type in ("compound", "sequence")
+
+    @property
+    def required(self) -> int:
+        """How many of a compound or sequence trigger's parts must fire."""
+        if self.type == "sequence" or self.require == "all":
+            return len(self.triggers)
+        return 1 if self.require == "any" else int(self.require)
 
 
 def _only_event_placeholders(template: Any) -> Any:

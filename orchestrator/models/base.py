@@ -14,9 +14,23 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       StringConstraints)
 
 from ..bounds import MAX_COUNT, MAX_DURATION_S, MAX_LIST_ITEMS, check_json_size, check_year
+from ..errors import PATTERN_ADVICE
 
+# Pools and queues: their names are parts of queue names and keys, so plain words only.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+NAME_ADVICE = "use letters, digits, '.', '_' and '-', starting with a letter or digit (no spaces)"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=100)]
+
+# Flows and deployments are named as people write them, as in Prefect ("Call API"): inner
+# spaces are fine. A '/' would split FLOW/DEPLOYMENT; '%', '&', '<' and '>' are refused as
+# Prefect refuses them; control characters and spaces at either end are typos.
+_NAME_CHAR = r"[^\s/%&<>\x00-\x1f\x7f]"
+DISPLAY_NAME_CORE = rf"{_NAME_CHAR}(?: *{_NAME_CHAR})*"
+DISPLAY_NAME_PATTERN = rf"^{DISPLAY_NAME_CORE}$"
+DISPLAY_NAME_ADVICE = ("use at most 100 characters, without '/', '%', '&', '<', '>', control"
+                       " characters, or spaces at either end (e.g. \"Call API\")")
+DisplayName = Annotated[str, StringConstraints(pattern=DISPLAY_NAME_PATTERN, max_length=100)]
+PATTERN_ADVICE.update({NAME_PATTERN: NAME_ADVICE, DISPLAY_NAME_PATTERN: DISPLAY_NAME_ADVICE})
 TAGS_FIELD = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
 
 

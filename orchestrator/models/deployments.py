@@ -9,8 +9,8 @@ from pydantic import Field
 
 from ..masking import mask_secrets
 from ..schedules import DeploymentSchedule
-from .base import (MAX_LIST_ITEMS, TAGS_FIELD, Count, Flag, JsonObject, Model, Name,
-                   PositiveCount, Seconds)
+from .base import (MAX_LIST_ITEMS, TAGS_FIELD, Count, DisplayName, Flag, JsonObject, Model,
+                   Name, PositiveCount, Seconds)
 
 
 CollisionStrategy = Literal["ENQUEUE", "CANCEL_NEW"]
@@ -21,8 +21,8 @@ RetryDelays = Seconds | Annotated[list[Seconds], Field(max_length=MAX_LIST_ITEMS
 class DeploymentCreate(Model):
     """What `flowpool deploy` sends: created, or replaced when FLOW/NAME exists."""
 
-    flow_name: Name
-    name: Name
+    flow_name: DisplayName
+    name: DisplayName
     entrypoint: str
     path: str | None = None
     description: str | None = None

@@ -5,8 +5,9 @@ Each event is evaluated once, even across a change of leader: a batch of events 
 taken in the same transaction that updates the triggers' windows, records the firings and
 takes the actions that write to the database (a run created, a deployment paused, a run
 cancelled). Either all of it commits or none does, and the next leader starts from the
-first event left untaken. A firing's key is unique, and the run it creates carries that key
-as its idempotency key, so a firing evaluated twice still acts once. Webhooks are called
+first event left untaken. A firing's key is unique, and the run each action creates carries
+it (with the action's place) as its idempotency key, so a firing evaluated twice still acts
+once. Webhooks are called
 after the commit: a leader that dies in between leaves that call unmade (at most once).
 """
 from __future__ import annotations
@@ -22,8 +23,9 @@ import sqlalchemy as sa
 from ..errors import FlowpoolError, InvalidInput
 from ..leases import request_cancel
 from ..models import FlowRunCreate
-from ..models.automations import (Automation, CallWebhook, CancelFlowRun, PauseDeployment,
-                                  PauseWorkPool, Posture, ResumeDeployment, RunDeployment)
+from ..models.automations import (Automation, CallWebhook, CancelFlowRun, EventTrigger,
+                                  PauseDeployment, PauseWorkPool, Posture, ResumeDeployment,
+                                  RunDeployment)
 from ..models.events import RESOURCE_ID, RESOURCE_NAME, RESOURCE_ROLE, Event, flowpool_name
 from ..models.work_pools import WorkPoolUpdate
 from ..states import StateType
@@ -35,8 +37,8 @@ from ..store.deployments import read_deployment, read_deployment_by_id
 from ..store.events import claim_unevaluated, delete_events_before, mark_all_evaluated
 from ..store.work_pools import read_work_pool, update_work_pool
 from ..templating import render
-from ..triggers import Bucket, bucket_key, expire, is_after, is_expected, new_bucket, \
-    resource_matches, step
+from ..triggers import (Bucket, bucket_key, expire, is_after, is_expected, mark_key,
+                        mark_part_fired, new_bucket, part_key, resource_matches, step)
 
 log = logging.getLogger(__name__)
 EVENT_BATCH = 500
@@ -46,6 +48,8 @@ EVALUATIONS_PER_BATCH = 1000
 CLEANUP_INTERVAL_S = 60.0
 CLEANUP_BATCH = 5000
 PASS_BY_INTERVAL_S = 5.0
+RATE_WINDOW = timedelta(minutes=1)
+DEFAULT_MAX_FIRINGS_PER_MINUTE = 60
 
 
 class TakenElsewhere(Exception):
@@ -62,10 +66,13 @@ class AfterCommit:
 
 
 class Automator:
-    def __init__(self, db: Database, redis, retention_s: float):
+    def __init__(self, db: Database, redis, retention_s: float,
+                 max_firings_per_minute: int = DEFAULT_MAX_FIRINGS_PER_MINUTE):
         self.db, self.redis, self.retention_s = db, redis, retention_s
+        self.max_firings_per_minute = max_firings_per_minute
         self._cleaned_at: datetime | None = None
         self._passed_at: datetime | None = None
+        self._warned_until: dict[str, datetime] = {}  # automation id -> end of its warning
 
     def run(self, now: datetime) -> bool:
         """One pass; True when it should run again at once (more events, or runs created)."""
@@ -113,17 +120,9 @@ class Automator:
         fired: list[tuple[Automation, str, dict]] = []
         for event in batch:
             for automation in automations:
-                trigger = automation.trigger
                 if event.occurred < automation.updated:
                     continue  # it happened before the automation was created or resumed
-                if not (is_expected(trigger, event) or is_after(trigger, event)) \
-                        or not resource_matches(trigger, event):
-                    continue
-                where = (automation.id, bucket_key(trigger, event))
-                outcome = step(trigger, buckets.get(where), event)
-                buckets[where] = outcome.bucket
-                changed.add(where)
-                if outcome.fired:
+                if _through_trigger(automation, event, buckets, changed):
                     fired.append((automation, f"{automation.id}:{event.id}",
                                   event.model_dump(mode="json")))
         for automation_id, key in changed:
@@ -167,27 +166,39 @@ class Automator:
     # -- actions --------------------------------------------------------------------------
     def _fire(self, conn: sa.Connection, automation: Automation, firing_key: str,
               event: dict | None, now: datetime, todo: AfterCommit) -> None:
+        if self._over_rate(conn, automation, now):
+            return
         firing_id = store.record_firing(conn, automation.id, firing_key, now)
         if firing_id is None:
             return  # fired before: it acted then
         log.info("automation %r fired (%s)", automation.name, firing_key)
         outcome = []
-        for action in automation.actions:
+        for position, action in enumerate(automation.actions):
+            acting = Acting(conn, automation, event, f"{firing_key}:{position}", now, todo)
             try:
                 with conn.begin_nested():
-                    outcome.append(self._act(conn, automation, action, event, firing_key, now,
-                                             todo))
-            except FlowpoolError as exc:
-                log.warning("automation %r: %s failed: %s", automation.name, action.type, exc)
-                outcome.append({"action": action.type, "error": str(exc)})
+                    outcome.append({"action": action.type, **ACTIONS[type(action)](acting, action)})
+            except (FlowpoolError, sa.exc.IntegrityError) as exc:  # the others still act
+                reason = str(getattr(exc, "orig", exc))  # a database error without its SQL
+                log.warning("automation %r: %s failed: %s", automation.name, action.type, reason)
+                outcome.append({"action": action.type, "error": reason})
         store.set_firing_outcome(conn, firing_id, outcome)
 
-    def _act(self, conn: sa.Connection, automation: Automation, action: Any,
-             event: dict | None, firing_key: str, now: datetime, todo: AfterCommit) -> dict:
-        """Take one action; what it did, for the firing's record."""
-        done = ACTIONS[type(action)](Acting(conn, automation, event, firing_key, now, todo),
-                                     action)
-        return {"action": action.type, **done}
+    def _over_rate(self, conn: sa.Connection, automation: Automation, now: datetime) -> bool:
+        """An automation that fired its limit within the last minute does not fire again
+        until its rate drops. This bounds one whose actions make the events it triggers on (a
+        run-deployment action on `flowpool.flow-run.*`): its loop ends at the limit, as the
+        skipped firing acts on nothing."""
+        if not store.fired_since(conn, automation.id, now - RATE_WINDOW,
+                                 self.max_firings_per_minute):
+            return False
+        if self._warned_until.get(automation.id, now) <= now:
+            self._warned_until[automation.id] = now + RATE_WINDOW
+            log.warning("automation %r fired %d times within a minute: its firings are skipped"
+                        " until the rate drops (FLOWPOOL_AUTOMATION_MAX_FIRINGS_PER_MINUTE); do"
+                        " its actions cause the events it triggers on?", automation.name,
+                        self.max_firings_per_minute)
+        return True
 
     def _after_commit(self, todo: AfterCommit) -> None:
         for run_id in todo.cancels:
@@ -218,7 +229,7 @@ class Acting:
     conn: sa.Connection
     automation: Automation
     event: dict | None
-    firing_key: str
+    action_key: str  # the firing's key and the action's place: a run it makes is keyed by it
     now: datetime
     todo: AfterCommit
 
@@ -231,7 +242,7 @@ def _run_deployment(acting: Acting, action: RunDeployment) -> dict:
                             tags=["automation"])
     run = runs_store.create_flow_run(
         acting.conn, deployment, read_work_pool(acting.conn, deployment.work_pool_name), request,
-        acting.now, idempotency_key=f"automation:{acting.firing_key}")
+        acting.now, idempotency_key=f"automation:{acting.action_key}")
     acting.todo.runs_created += 1
     return {"flow_run": run.id}
 
@@ -265,6 +276,44 @@ def _call_webhook_later(acting: Acting, action: CallWebhook) -> dict:
 ACTIONS = {RunDeployment: _run_deployment, PauseDeployment: _pause_or_resume_deployment,
            ResumeDeployment: _pause_or_resume_deployment, CancelFlowRun: _cancel_flow_run,
            PauseWorkPool: _pause_work_pool, CallWebhook: _call_webhook_later}
+
+
+Buckets = dict[tuple[str, str], Bucket | None]
+
+
+def _through_trigger(automation: Automation, event: Event, buckets: Buckets,
+                     changed: set[tuple[str, str]]) -> bool:
+    """The event through the automation's trigger (each part of a compound or sequence);
+    whether it fired. `buckets` and `changed` are updated in place."""
+    trigger = automation.trigger
+    if not trigger.is_composite:
+        return _counted(automation.id, trigger, "", event, buckets, changed)
+    fired = False
+    for position, part in enumerate(trigger.triggers):
+        if not _counted(automation.id, part, part_key(position, ""), event, buckets, changed):
+            continue
+        places = {p: (automation.id, mark_key(p)) for p in range(len(trigger.triggers))}
+        marks = {p: buckets[where] for p, where in places.items() if buckets.get(where)}
+        outcome = mark_part_fired(trigger, marks, position, event)
+        for p, mark in outcome.changed.items():
+            buckets[places[p]] = mark
+            changed.add(places[p])
+        fired = fired or outcome.fired
+    return fired
+
+
+def _counted(automation_id: str, trigger: EventTrigger, prefix: str, event: Event,
+             buckets: Buckets, changed: set[tuple[str, str]]) -> bool:
+    """The event through one event trigger, whose buckets' keys start with `prefix` (a part
+    of a compound); whether it fired."""
+    if not (is_expected(trigger, event) or is_after(trigger, event)) \
+            or not resource_matches(trigger, event):
+        return False
+    where = (automation_id, prefix + bucket_key(trigger, event))
+    outcome = step(trigger, buckets.get(where), event)
+    buckets[where] = outcome.bucket
+    changed.add(where)
+    return outcome.fired
 
 
 def _needs_window(automation: Automation, buckets: dict[tuple[str, str], Bucket]) -> bool:
@@ -326,5 +375,5 @@ def _call(webhook: CallWebhook, body: Any) -> None:
         response = httpx.post(webhook.url, json=body, timeout=webhook.timeout_s)
         if response.status_code >= 400:
             log.warning("webhook answered HTTP %d", response.status_code)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # a URL httpx cannot use
         log.warning("webhook call failed: %s", type(exc).__name__)

@@ -37,7 +37,8 @@ class Scheduler:
         self.broker_down = False  # said so in the log already
         self.reaper = Reaper(db, self.redis, settings.crash_after_s)
         self.materializer = Materializer(db)
-        self.automator = Automator(db, self.redis, settings.events_retention_s)
+        self.automator = Automator(db, self.redis, settings.events_retention_s,
+                                   settings.automation_max_firings_per_minute)
         self.worker_presence = WorkerPresence(db, self.redis, settings.worker_offline_after_s)
         self.lease = LeaderLease(self.redis, settings.leader_lease_s)
         self.standby = False  # said so in the log already

@@ -98,6 +98,15 @@ def record_firing(conn: sa.Connection, automation_id: str, firing_key: str,
     return inserted
 
 
+def fired_since(conn: sa.Connection, automation_id: str, since: datetime, limit: int) -> bool:
+    """Whether the automation fired `limit` times or more since `since`: its `limit`-th
+    latest firing is that recent (one row read through the automation's index)."""
+    fired = conn.execute(sa.select(automation_firings.c.fired).where(
+        automation_firings.c.automation_id == automation_id)
+        .order_by(automation_firings.c.id.desc()).offset(limit - 1).limit(1)).scalar()
+    return fired is not None and fired >= since
+
+
 def set_firing_outcome(conn: sa.Connection, firing_id: int, outcome: list[Any]) -> None:
     conn.execute(automation_firings.update().where(automation_firings.c.id == firing_id)
                  .values(outcome=outcome))

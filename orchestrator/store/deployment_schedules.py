@@ -162,7 +162,7 @@ def create_schedule(conn: sa.Connection, deployment: Deployment, entry: Deployme
                               field="schedule",
                               enforce_schema=deployment.enforce_parameter_schema)
     ident = _insert_schedule(conn, deployment.id, entry, _next_position(conn, deployment.id), now)
-    _touch_deployment(conn, deployment.id, now)
+    _touch_deployment(conn, deployment, now)
     return StoredSchedule(**entry.model_dump(), id=ident, created=now, updated=now)
 
 
@@ -182,7 +182,7 @@ def set_schedule_active(conn: sa.Connection, deployment: Deployment, ref: str, a
         delete_future_runs(conn, now, schedule_id=schedule.id)
     conn.execute(deployment_schedules.update().where(deployment_schedules.c.id == schedule.id)
                  .values(active=active, updated=now))
-    _touch_deployment(conn, deployment.id, now)
+    _touch_deployment(conn, deployment, now)
     return schedule.model_copy(update={"active": active, "updated": now})
 
 
@@ -192,7 +192,7 @@ def delete_schedule(conn: sa.Connection, deployment: Deployment, ref: str,
     schedule = find_schedule(deployment, ref)
     delete_future_runs(conn, now, schedule_id=schedule.id)
     conn.execute(deployment_schedules.delete().where(deployment_schedules.c.id == schedule.id))
-    _touch_deployment(conn, deployment.id, now)
+    _touch_deployment(conn, deployment, now)
     return schedule
 
 
@@ -208,9 +208,11 @@ def set_deployment_paused(conn: sa.Connection, deployment: Deployment, paused: b
                                               now)])
 
 
-def _touch_deployment(conn: sa.Connection, deployment_id: str, now: datetime) -> None:
-    conn.execute(deployments.update().where(deployments.c.id == deployment_id)
+def _touch_deployment(conn: sa.Connection, deployment: Deployment, now: datetime) -> None:
+    """A schedule added, paused, resumed or removed changes its deployment."""
+    conn.execute(deployments.update().where(deployments.c.id == deployment.id)
                  .values(updated=now))
+    record_events(conn, [deployment_event(deployment, "updated", now)])
 
 
 def set_schedule_errors(conn: sa.Connection, errors: dict[str, str | None]) -> None:

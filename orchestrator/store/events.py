@@ -72,7 +72,7 @@ def run_related(run: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def deployment_event(deployment: Any, what: str, now: datetime) -> dict[str, Any]:
-    """`flowpool.deployment.WHAT` (created, updated, paused, resumed)."""
+    """`flowpool.deployment.WHAT` (created, updated, paused, resumed, deleted)."""
     labels = resource(f"flowpool.deployment.{deployment.id}", deployment.name,
                       **{"flowpool.deployment.full-name":
                          f"{deployment.flow_name}/{deployment.name}"})

@@ -16,6 +16,7 @@ from ..models import FlowRun
 from ..models.removals import Removal
 from ..states import SLOT_HOLDING_STATES, WAITING_STATES, StateType
 from .deployments import read_deployment
+from .events import deployment_event, record_events
 from .flow_runs import cancel_flow_run
 from .tables import deployments, flow_runs, work_pools
 from .work_pools import read_work_pool
@@ -30,6 +31,7 @@ def delete_deployment(conn: sa.Connection, flow_name: str, name: str, force: boo
     owned = flow_runs.c.deployment_id == deployment.id
     cancelled, deleted = _settle_runs(conn, owned, f"deployment {deployment.full_name}", force, now)
     conn.execute(deployments.delete().where(deployments.c.id == deployment.id))
+    record_events(conn, [deployment_event(deployment, "deleted", now)])
     return Removal(name=deployment.full_name, cancelled_runs=[r.id for r in cancelled],
                    deleted_waiting_runs=deleted), cancelled
 

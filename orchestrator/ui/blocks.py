@@ -7,21 +7,17 @@ from fastapi.responses import HTMLResponse
 
 from ..api import blocks as api_blocks
 from ..store import blocks as store
-from ..store.pages import MAX_CURSOR_CHARS
 from .forms_security import FormData, checked_form
 from .rendering import render
-from .routing import PageRoute, back_to, parts
+from .routing import PageRoute, back_to, list_page, parts
 
 router = APIRouter(route_class=PageRoute)
-PER_PAGE = 100
 
 
 @router.get("/ui/blocks", response_class=HTMLResponse)
 def block_list(request: Request, after: str | None = None):
-    if after is not None:
-        after = after[:MAX_CURSOR_CHARS]
-    with parts(request)[0].connect() as conn:
-        page = store.page_blocks(conn, None, after, PER_PAGE)
+    page = list_page(request, after, lambda conn, cursor, limit: store.page_blocks(
+        conn, None, cursor, limit))
     blocks = [api_blocks.masked(b) for b in page.items]
     return render(request, "blocks.html", title="Blocks", blocks=blocks, cursor=page.cursor)
 

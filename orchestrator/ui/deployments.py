@@ -25,7 +25,7 @@ from ..store.deployment_schedules import upcoming_runs
 from ..store.work_pools import list_work_queues
 from . import param_form
 from .forms_security import FormData, checked_form
-from .rendering import render
+from .rendering import render, url_part
 from .routing import PageRoute, back_to, parts
 
 router = APIRouter(route_class=PageRoute)
@@ -33,7 +33,12 @@ SHOWN_RUNS = 10
 
 
 def page_path(deployment: Deployment) -> str:
-    return f"/ui/deployments/{deployment.flow_name}/{deployment.name}"
+    return deployment_page_url(deployment.flow_name, deployment.name)
+
+
+def deployment_page_url(flow_name: str, name: str) -> str:
+    """Names may hold spaces (and other characters a URL must encode)."""
+    return f"/ui/deployments/{url_part(flow_name)}/{url_part(name)}"
 
 
 @router.get("/ui/deployments", response_class=HTMLResponse)
@@ -178,4 +183,4 @@ def set_schedule(request: Request, flow_name: str, name: str, ref: str, action: 
     db, _, _, doorbell = parts(request)
     api_schedules.update_schedule(flow_name, name, ref, ScheduleUpdate(active=action == "resume"),
                                   db, doorbell)
-    return back_to(f"/ui/deployments/{flow_name}/{name}")
+    return back_to(deployment_page_url(flow_name, name))

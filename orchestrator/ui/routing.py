@@ -2,13 +2,14 @@
 same status the API would answer, not JSON), the redirect after a form, and the app's parts."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 
 from ..errors import FlowpoolError
+from ..store.pages import MAX_CURSOR_CHARS
 from .rendering import render
 
 
@@ -44,3 +45,15 @@ def parts(request: Request):
     """(database, broker Redis or None, broker probe or None, scheduler doorbell or None)."""
     state = request.app.state
     return state.db, state.redis, state.broker_probe, state.doorbell
+
+
+PER_PAGE = 100  # rows of a list page
+
+
+def list_page(request: Request, after: str | None, read: Callable[[Any, str | None, int], Any]):
+    """One page of a list (blocks, variables): `read(conn, cursor, limit)` from `after`, the
+    cursor of the page before (clipped to a cursor's length; the store refuses a cursor it
+    did not issue)."""
+    cursor = after[:MAX_CURSOR_CHARS] if after is not None else None
+    with parts(request)[0].connect() as conn:
+        return read(conn, cursor, PER_PAGE)

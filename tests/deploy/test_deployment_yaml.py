@@ -2,9 +2,12 @@
 `deployment.yaml` for the deployments, merged as `deploy` reads them; no file at all says so."""
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from orchestrator.deploy import Selection, load_project, plan_deploy
+from orchestrator.deploy.recipes import DEPLOYMENT_SKELETON
 from orchestrator.errors import InvalidInput
 
 PREFECT_YAML = """
@@ -16,27 +19,9 @@ PREFECT_YAML = """
     - prefect.projects.steps.set_working_directory:
         directory: /srv/tutorial
 """
-# What `prefect project init` wrote in 2.10: one blank entry, every field null.
-SKELETON = """
-    deployments:
-    - # base metadata
-      name: null
-      version: null
-      tags: []
-      description: null
-      schedule: {}
-
-      # flow-specific fields
-      flow_name: null
-      entrypoint: null
-      parameters: {}
-
-      # infra-specific fields
-      work_pool:
-        name: null
-        work_queue_name: null
-        job_variables: {}
-"""
+# What `prefect project init` wrote in 2.10 (and `flowpool project init` writes): one blank
+# entry, every field null.
+SKELETON = DEPLOYMENT_SKELETON
 FLOW = "from orchestrator import flow\n\n@flow\ndef call_api(url: str = 'x'):\n    return url\n"
 
 
@@ -126,3 +111,46 @@ def test_without_any_project_file_deploy_says_none_was_found(tmp_path, selection
         plan_deploy(None, selection, root=tmp_path)
     assert f"no project file found in {tmp_path}" in str(failure.value)
     assert "flowpool project init" in str(failure.value)
+
+
+def test_project_init_writes_the_skeleton_that_deploy_then_merges(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from orchestrator.cli.main import app
+
+    (tmp_path / "api_flow.py").write_text(FLOW)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["project", "init", "--recipe", "local"])
+
+    assert result.exit_code == 0, result.output
+    assert "Wrote deployment.yaml" in result.output
+    project = load_project(tmp_path)
+    assert project.deployments_from == (tmp_path / "deployment.yaml").resolve()
+    plan = plan_deploy(project, Selection(("my-first-deployment",),
+                                          entrypoint="./api_flow.py:call_api"),
+                       _pool("local-work"), root=tmp_path)
+    assert [p.full_name for p in plan.deployments] == ["call-api/my-first-deployment"]
+    assert plan.deployments[0].registration_fields()["pull_steps"] == [
+        {"flowpool.steps.set_working_directory": {"directory": str(tmp_path.resolve())}}]
+
+
+def test_the_skeleton_is_the_one_of_prefects_tutorial():
+    from tests.integration.test_wizard import TUTORIAL_DEPLOYMENT_YAML
+
+    assert DEPLOYMENT_SKELETON == textwrap.dedent(TUTORIAL_DEPLOYMENT_YAML).lstrip()
+
+
+def test_project_init_keeps_a_deployment_yaml_there_is(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from orchestrator.cli.main import app
+
+    (tmp_path / "deployment.yaml").write_text("deployments: []  # mine\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["project", "init", "--recipe", "local"])
+    plain = CliRunner().invoke(app, ["init", "--recipe", "local", "--force"])
+
+    assert result.exit_code == 0 and plain.exit_code == 0
+    assert "Kept the deployment.yaml" in result.output
+    assert "deployment.yaml" not in plain.output
+    assert (tmp_path / "deployment.yaml").read_text() == "deployments: []  # mine\n"

@@ -113,7 +113,7 @@ def test_every_problem_is_reported_at_once(project_dir):
     with pytest.raises(InvalidInput) as failure:
         plan_file(project_dir, """
             deployments:
-              - name: My Deployment
+              - name: "My Deployment/daily"
                 entrypoint: flows/repo.py:get_repo_info
                 parameters: {limit: many}
               - entrypoint: flows/repo.py:get_repo_info
@@ -121,7 +121,8 @@ def test_every_problem_is_reported_at_once(project_dir):
                 schedules: [every-day]
         """)
     found = problems(failure)
-    assert "'My Deployment' is not a valid name" in found["deployments[0].name"]
+    assert "'My Deployment/daily' is not a valid name: use at most 100 characters, without '/'" \
+        in found["deployments[0].name"]
     assert found["deployments[0].work_pool.name"].startswith("required: the work pool")
     assert "limit" in found["deployments[0].parameters"]  # defaults must fit the signature
     assert found["deployments[1].name"].startswith("required: name the deployment")

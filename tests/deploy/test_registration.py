@@ -90,5 +90,5 @@ def test_a_value_filled_in_at_deploy_time_is_validated_then(project_dir):
     """})
     plan = plan_deploy(load_project(root), Selection(all=True), environ={})
     with pytest.raises(InvalidInput) as failure:
-        prepare_registration(plan.deployments[0], environ={"DEPLOYMENT_NAME": "has spaces"})
+        prepare_registration(plan.deployments[0], environ={"DEPLOYMENT_NAME": "has/slash"})
     assert "deployments[0].name" in str(failure.value) and "(line 3)" in str(failure.value)

@@ -1,5 +1,6 @@
 """A deployment's `triggers:` become automations that run it, as Prefect makes them; a
-trigger that cannot work is refused with its line; compound triggers are warned about."""
+trigger that cannot work is refused with its line (a metric trigger as unsupported);
+compound and sequence triggers are read."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,8 +55,13 @@ def test_a_trigger_that_cannot_work_is_refused_with_its_line(project_dir):
                     threshold: 3
                     parameters: {x: "{{ flow_run.id }}"}
                     schedule: daily
+                  - type: metric
+                    metric: {name: duration, threshold: 60, operator: ">"}
         """)
     messages = {e.field: e.message for e in failure.value.errors}
+    assert messages["deployments[0].triggers[1].type"].startswith(
+        "metric triggers are not supported by flowpool")
+    assert "(line 10)" in str(failure.value)
     assert messages["deployments[0].triggers[0]"].startswith("within: a threshold above 1")
     assert messages["deployments[0].triggers[0].schedule"].startswith("unknown key of a trigger")
     assert "actions can use only the event" in \
@@ -63,7 +69,7 @@ def test_a_trigger_that_cannot_work_is_refused_with_its_line(project_dir):
     assert "(line 9)" in str(failure.value)
 
 
-def test_compound_triggers_are_warned_about_and_the_rest_deploys(project_dir):
+def test_compound_and_sequence_triggers_become_automations(project_dir):
     planned = plan(project_dir, """
         deployments:
           - name: d
@@ -71,10 +77,21 @@ def test_compound_triggers_are_warned_about_and_the_rest_deploys(project_dir):
             work_pool: {name: pool}
             triggers:
               - type: compound
-                require: all
-                triggers: []
-              - expect: [prefect.flow-run.Completed]
-                match_related: {prefect.resource.name: up, prefect.resource.role: deployment}
+                require: any
+                within: 3600
+                triggers:
+                  - expect: [prefect.flow-run.Completed]
+                    match_related: {prefect.resource.name: up}
+                  - expect: [orders.loaded]
+              - type: sequence
+                triggers:
+                  - expect: [prefect.flow-run.Failed]
+                  - expect: [prefect.flow-run.Completed]
+                parameters: {retried: true}
     """)
-    assert len(planned.deployments[0].automations) == 1
-    assert any("compound triggers are not supported" in str(w) for w in planned.warnings)
+    compound, sequence = planned.deployments[0].automations
+    assert compound.trigger.type == "compound" and compound.trigger.required == 1
+    assert compound.trigger.triggers[0].expect == ["flowpool.flow-run.Completed"]
+    assert sequence.trigger.type == "sequence" and sequence.trigger.required == 2
+    assert sequence.actions[0].parameters == {"retried": True}
+

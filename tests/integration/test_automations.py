@@ -196,6 +196,51 @@ def test_a_proactive_trigger_fires_within_10_seconds_of_its_windows_end(astack):
     api.delete_automation("emits-every-4s")
 
 
+def test_a_compound_trigger_runs_b_once_both_its_parts_fired(astack):
+    """`require: all` of "upstream completed" and "orders.loaded" (emitted by flow code)."""
+    api = astack.client()
+    path = automation_file(astack, "compound", """
+        automations:
+          - name: witness  # fires on the first part alone: its event has been evaluated
+            trigger:
+              expect: [prefect.flow-run.Completed]
+              match_related: {prefect.resource.role: deployment, prefect.resource.name: up}
+            actions: [{type: run-deployment, deployment: downstream/down, parameters: {x: 41}}]
+          - name: both-done
+            trigger:
+              type: compound
+              require: all
+              within: 300
+              triggers:
+                - expect: [prefect.flow-run.Completed]
+                  match_related: {prefect.resource.role: deployment, prefect.resource.name: up}
+                - expect: [orders.loaded]
+            actions: [{type: run-deployment, deployment: downstream/down, parameters: {x: 42}}]
+    """)
+    astack.cli("automation", "create", "--file", str(path), check=True)
+
+    def downstream_with(x):
+        return [r for r in runs_of(api, "downstream/down") if r.parameters == {"x": x}]
+
+    def downstream_42():
+        return downstream_with(42)
+
+    api.create_flow_run("upstream/up", FlowRunCreate())
+    wait_for(lambda: downstream_with(41), 60, "the upstream run's event to be evaluated")
+    assert downstream_42() == []  # one part alone does not fire it
+    listed = astack.cli("automation", "ls", check=True).stdout
+    emitting = api.create_flow_run("emits/emits", FlowRunCreate())
+    wait_for(lambda: finished(api, emitting.id), 60, "the emitting run")
+    wait_for(downstream_42, 30, "the compound trigger to fire")
+
+    assert "compound: 2 of 2 parts within 300s" in listed
+    assert len(downstream_42()) == 1
+    page = httpx.get(f"http://127.0.0.1:{astack.api_port}/ui/automations", timeout=10)
+    assert page.status_code == 200 and "compound: 2 of 2 parts" in page.text
+    for name in ("witness", "both-done"):
+        api.delete_automation(name)
+
+
 def test_flow_code_emits_events_and_event_ls_shows_them(astack):
     api = astack.client()
     run = api.create_flow_run("emits/emits", FlowRunCreate(parameters={"rows": 42}))

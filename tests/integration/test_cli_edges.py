@@ -84,12 +84,13 @@ def test_a_refused_name_is_shown_with_the_error(stack, unique_name, flow_file):
     pool = make_pool(stack, unique_name)
     project, entrypoint = flow_file(ECHO_FLOW, "echo")
 
-    bad_deployment = deploy(stack, project, entrypoint, pool, "my deployment!")
+    bad_deployment = deploy(stack, project, entrypoint, pool, "my deployment/daily")
     bad_pool = stack.cli("work-pool", "create", "my pool!", "--type", "process")
     over_http = httpx.post(f"{stack.api_url}/work_pools",
                            json={"name": "my pool?", "type": "process"})
 
-    assert bad_deployment.returncode == 1 and "'my deployment!'" in bad_deployment.stderr
+    assert bad_deployment.returncode == 1
+    assert "'my deployment/daily' is not a valid name" in bad_deployment.stderr
     assert bad_pool.returncode == 1 and "'my pool!'" in bad_pool.stderr
     assert over_http.status_code == 422
     assert "'my pool?'" in over_http.json()["errors"][0]["message"]

@@ -300,7 +300,7 @@ def test_init_writes_a_git_recipe_in_a_checkout_and_deploy_plans_with_it(stack, 
                                 check=True).stdout)
 
     assert [line.split()[0] for line in recipes.splitlines()] == [
-        "local", "git", "docker", "docker-git", "storage"]
+        "NAME", "local", "git", "docker", "docker-git", "storage"]
     assert "from the git recipe" in written
     assert again.returncode == 1 and "flowpool.yaml exists already" in again.stderr
     assert plan["deployments"][0]["steps"]["pull"] == [

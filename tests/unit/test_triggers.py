@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from orchestrator.models.automations import Automation, AutomationCreate, EventTrigger
 from orchestrator.models.events import Event, EventCreate
-from orchestrator.triggers import (bucket_key, expire, matches_pattern, new_bucket,
-                                   resource_matches, step)
+from orchestrator.triggers import (bucket_key, expire, mark_part_fired, matches_pattern,
+                                   new_bucket, resource_matches, step)
 
 T0 = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
 
@@ -110,6 +110,19 @@ def test_after_a_long_outage_a_proactive_trigger_fires_once_and_starts_afresh():
     ({"threshold": 3}, "trigger", "within: a threshold above 1"),
     ({"within": "an hour"}, "trigger.within", "give `within` in seconds"),
     ({"threshold": 0}, "trigger.threshold", "greater than or equal to 1"),
+    ({"type": "metric", "metric": {"name": "lateness"}}, "trigger.type",
+     "metric triggers are not supported by flowpool"),
+    ({"type": "compound", "triggers": [{"expect": "a"}], "require": 2}, "trigger",
+     "require: 2 is more than its 1 triggers"),
+    ({"type": "compound", "triggers": [{"expect": "a"}], "require": "most"}, "trigger.require",
+     "give any, all, or how many"),
+    ({"type": "compound", "expect": "a", "triggers": [{"expect": "a"}]}, "trigger",
+     "expect: a compound trigger takes triggers, require and within"),
+    ({"type": "sequence", "triggers": []}, "trigger", "triggers: a sequence trigger needs"),
+    ({"type": "sequence", "triggers": [{"posture": "Proactive", "within": 60}]}, "trigger",
+     "triggers[0]: the parts of a sequence trigger are Reactive event triggers"),
+    ({"expect": "a", "triggers": [{"expect": "b"}]}, "trigger",
+     "triggers: only a compound or sequence trigger has parts"),
 ])
 def test_a_trigger_that_cannot_work_is_refused_naming_the_field(fields, field, words):
     with pytest.raises(ValidationError) as raised:
@@ -158,3 +171,48 @@ def test_the_events_retention_setting_reads_durations_and_refuses_others(monkeyp
     for bad, words in (("a week", "not a duration"), ("0s", "between 1s and 3650d")):
         with pytest.raises(ValidationError, match=words):
             Settings(events_retention=bad)
+
+
+def test_the_firing_limit_setting_is_a_positive_whole_number(monkeypatch):
+    from config.settings import Settings
+
+    monkeypatch.setenv("FLOWPOOL_AUTOMATION_MAX_FIRINGS_PER_MINUTE", "5")
+    assert Settings().automation_max_firings_per_minute == 5
+    with pytest.raises(ValidationError, match="automation_max_firings_per_minute"):
+        Settings(automation_max_firings_per_minute=0)
+
+
+def run_parts(t: EventTrigger, firings: list[tuple[int, float]]) -> list[bool]:
+    """Parts of compound `t` firing at (position, second): whether the compound fired."""
+    marks, fired = {}, []
+    for position, at_s in firings:
+        outcome = mark_part_fired(t, marks, position, event(f"part{position}", at_s))
+        for p, mark in outcome.changed.items():
+            marks.pop(p, None) if mark is None else marks.__setitem__(p, mark)
+        fired.append(outcome.fired)
+    return fired
+
+
+def parts(kind: str, count: int = 3, **fields) -> EventTrigger:
+    return trigger(type=kind, triggers=[{"expect": f"part{i}"} for i in range(count)], **fields)
+
+
+def test_a_compound_fires_when_all_its_parts_fired_within_its_window():
+    t = parts("compound", within=60)
+    assert run_parts(t, [(0, 0), (1, 10), (2, 59)]) == [False, False, True]
+    assert run_parts(t, [(0, 0), (1, 10), (2, 61)]) == [False, False, False]  # 0 expired
+    assert run_parts(t, [(0, 0), (0, 5), (1, 10)]) == [False, False, False]  # 0 twice is once
+
+
+def test_a_compound_requires_any_or_a_number_of_its_parts():
+    assert run_parts(parts("compound", require="any"), [(2, 0), (1, 1)]) == [True, True]
+    assert run_parts(parts("compound", require=2, within=30),
+                     [(0, 0), (2, 40), (1, 45), (0, 80)]) == [False, False, True, False]
+
+
+def test_a_sequence_fires_only_when_its_parts_fire_in_order_within_its_window():
+    t = parts("sequence", within=60)
+    assert run_parts(t, [(0, 0), (1, 10), (2, 20)]) == [False, False, True]
+    assert run_parts(t, [(1, 0), (2, 5), (0, 10), (2, 15), (1, 20), (2, 25)]) == [
+        False, False, False, False, False, True]
+    assert run_parts(t, [(0, 0), (1, 10), (2, 70)]) == [False, False, False]  # too late
