@@ -34,6 +34,7 @@ KILL_TIMEOUT_S = 10.0
 RUN_CGROUP_PREFIX = "flowpool-run-"
 LEFTOVER_AGE_S = 60.0
 _cgroups_unusable: str | None = None  # why this process cannot use cgroups, once known
+_cgroup_moves_allowed = False  # this process moved itself into a run's cgroup once
 
 
 def track(run_id: str, attempt: int, use_cgroups: bool) -> "RunProcesses":
@@ -137,13 +138,22 @@ class CgroupProcesses(RunProcesses):
         _remove_leftovers(home)
         path = home / name
         path.mkdir()
-        try:  # moving a process in may be refused even where mkdir is not: try it now
+        if not _cgroup_moves_allowed:
+            cls._try_moving_in(home, path)
+        return cls(path)
+
+    @staticmethod
+    def _try_moving_in(home: Path, path: Path) -> None:
+        """Moving a process in may be refused even where mkdir is not: try it once per
+        process (a move costs milliseconds, the first into a new cgroup more)."""
+        global _cgroup_moves_allowed
+        try:
             join_cgroup(path)
             join_cgroup(home)
         except OSError:
             path.rmdir()
             raise
-        return cls(path)
+        _cgroup_moves_allowed = True
 
     def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
         """Fork the run's process from inside its cgroup, so it is a member from its first
