@@ -56,8 +56,11 @@ class RunProcesses:
 
     main_pid: int | None = None
 
-    def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
-        """Start the run's main process with `start()`, tracked from its first instruction."""
+    def spawn(self, start: Callable[[], subprocess.Popen],
+              start_joins: bool = False) -> subprocess.Popen:
+        """Start the run's main process with `start()`, tracked from its first instruction
+        (`start_joins`: `start()` puts it in the run's cgroup itself, as the warm-start
+        process does)."""
         popen = start()
         self.main_pid = popen.pid
         return popen
@@ -105,7 +108,8 @@ class TreeProcesses(RunProcesses):
     def __init__(self):
         self._before: set[int] = set()
 
-    def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+    def spawn(self, start: Callable[[], subprocess.Popen],
+              start_joins: bool = False) -> subprocess.Popen:
         me = os.getpid()
         self._before = {pid for pid, (ppid, _) in _process_table().items() if ppid == me}
         return super().spawn(start)
@@ -155,9 +159,14 @@ class CgroupProcesses(RunProcesses):
             raise
         _cgroup_moves_allowed = True
 
-    def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+    def spawn(self, start: Callable[[], subprocess.Popen],
+              start_joins: bool = False) -> subprocess.Popen:
         """Fork the run's process from inside its cgroup, so it is a member from its first
-        instruction on, before it can start anything; this process moves back at once."""
+        instruction on, before it can start anything; this process moves back at once.
+        (Moving costs milliseconds: not done when `start()` forks it elsewhere, in the
+        cgroup.)"""
+        if start_joins:
+            return super().spawn(start)
         home = own_cgroup()
         join_cgroup(self.path)
         try:
