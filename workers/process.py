@@ -131,13 +131,11 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Pr
     launch_read, launch_write = os.pipe()
     report_read, report_write = os.pipe()
 
-    def start() -> subprocess.Popen | warm_start.WarmProcess:
-        if zygote is not None:
-            try:
-                return zygote.fork(run.id, cwd, env, launch_read, report_write,
-                                   getattr(processes, "path", None))
-            except warm_start.WarmStartFailed as exc:
-                log.warning("run %s: no warm start (%s); starting it cold", run.id, exc)
+    def start_warm() -> warm_start.WarmProcess:
+        return zygote.fork(run.id, cwd, env, launch_read, report_write,
+                           getattr(processes, "path", None))
+
+    def start_cold() -> subprocess.Popen:
         command = engine_command(job.get("command"), run.id, python=sys.executable)
         return subprocess.Popen(
             command, cwd=cwd, env={**env, LAUNCH_FD_VARIABLE: str(launch_read),
@@ -146,7 +144,14 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Pr
             start_new_session=True, pass_fds=(launch_read, report_write))
 
     try:
-        popen = processes.spawn(start)
+        popen = None
+        if zygote is not None:
+            try:
+                popen = processes.spawn(start_warm, start_joins=True)
+            except warm_start.WarmStartFailed as exc:
+                log.warning("run %s: no warm start (%s); starting it cold", run.id, exc)
+        if popen is None:
+            popen = processes.spawn(start_cold)
     except BaseException:
         os.close(launch_write)
         os.close(report_read)

@@ -34,6 +34,7 @@ KILL_TIMEOUT_S = 10.0
 RUN_CGROUP_PREFIX = "flowpool-run-"
 LEFTOVER_AGE_S = 60.0
 _cgroups_unusable: str | None = None  # why this process cannot use cgroups, once known
+_cgroup_moves_allowed = False  # this process moved itself into a run's cgroup once
 
 
 def track(run_id: str, attempt: int, use_cgroups: bool) -> "RunProcesses":
@@ -55,8 +56,11 @@ class RunProcesses:
 
     main_pid: int | None = None
 
-    def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
-        """Start the run's main process with `start()`, tracked from its first instruction."""
+    def spawn(self, start: Callable[[], subprocess.Popen],
+              start_joins: bool = False) -> subprocess.Popen:
+        """Start the run's main process with `start()`, tracked from its first instruction
+        (`start_joins`: `start()` puts it in the run's cgroup itself, as the warm-start
+        process does)."""
         popen = start()
         self.main_pid = popen.pid
         return popen
@@ -104,7 +108,8 @@ class TreeProcesses(RunProcesses):
     def __init__(self):
         self._before: set[int] = set()
 
-    def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+    def spawn(self, start: Callable[[], subprocess.Popen],
+              start_joins: bool = False) -> subprocess.Popen:
         me = os.getpid()
         self._before = {pid for pid, (ppid, _) in _process_table().items() if ppid == me}
         return super().spawn(start)
@@ -137,17 +142,31 @@ class CgroupProcesses(RunProcesses):
         _remove_leftovers(home)
         path = home / name
         path.mkdir()
-        try:  # moving a process in may be refused even where mkdir is not: try it now
+        if not _cgroup_moves_allowed:
+            cls._try_moving_in(home, path)
+        return cls(path)
+
+    @staticmethod
+    def _try_moving_in(home: Path, path: Path) -> None:
+        """Moving a process in may be refused even where mkdir is not: try it once per
+        process (a move costs milliseconds, the first into a new cgroup more)."""
+        global _cgroup_moves_allowed
+        try:
             join_cgroup(path)
             join_cgroup(home)
         except OSError:
             path.rmdir()
             raise
-        return cls(path)
+        _cgroup_moves_allowed = True
 
-    def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+    def spawn(self, start: Callable[[], subprocess.Popen],
+              start_joins: bool = False) -> subprocess.Popen:
         """Fork the run's process from inside its cgroup, so it is a member from its first
-        instruction on, before it can start anything; this process moves back at once."""
+        instruction on, before it can start anything; this process moves back at once.
+        (Moving costs milliseconds: not done when `start()` forks it elsewhere, in the
+        cgroup.)"""
+        if start_joins:
+            return super().spawn(start)
         home = own_cgroup()
         join_cgroup(self.path)
         try:

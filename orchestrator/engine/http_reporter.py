@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Iterable, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 from pydantic import ValidationError
 
@@ -36,11 +36,13 @@ from ..errors import (AlreadyExists, ApiUnavailable, BrokerUnavailable, Concurre
                       VariableExists)
 from ..masking import redact
 from ..models.concurrency_limits import SlotGrant, SlotLeaseRef, SlotRequest
-from ..models.logs import MAX_REQUEST_BYTES, fit_line
+from ..models import LogCreate
+from ..models.logs import MAX_LEVEL, MAX_REQUEST_BYTES, fit_line
 from ..models.reports import (MAX_ERROR_CHARS, MAX_FLOW_NAME_CHARS, MAX_KEY_CHARS,
                               MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_REPORTS,
                               MAX_STATE_NAME_CHARS, MAX_SUMMARY_CHARS)
 from ..models.task_cache import TaskCacheWrite
+from ..sdk.report_buffer import PendingReports
 from ..sdk.reporting import (ArtifactReport, CacheEntry, FlowRunReport, LogLine, ReportBatch,
                              SlotLease, TaskRunReport)
 
@@ -60,8 +62,12 @@ class HttpReporter:
 
     def __init__(self, client: FlowpoolClient, flow_run_id: str,
                  secrets: set[str] | None = None, close_timeout_s: float = CLOSE_TIMEOUT_S,
-                 max_request_bytes: int = MAX_REQUEST_BYTES):
+                 max_request_bytes: int = MAX_REQUEST_BYTES,
+                 own_logs: Callable[[list[LogCreate]], None] | None = None):
         self.client, self.flow_run_id = client, flow_run_id
+        # where the root run's own logger lines still queued at close() go, if not shipped
+        # here: the engine's log shipper, which sends a short run's lines with its final state
+        self.own_logs = own_logs
         self.secrets = secrets if secrets is not None else set()  # masked in what is sent
         self.close_timeout_s, self.max_request_bytes = close_timeout_s, max_request_bytes
         self.report_requests = 0  # requests made to ship reports (for tests and benchmarks)
@@ -82,11 +88,18 @@ class HttpReporter:
         """Give back the slots still held, ship what is queued (trying for at most
         `close_timeout_s` while the API is away), stop the threads."""
         self._leases.close()
+        if self.own_logs is not None:
+            self._hand_over_own_logs()
         self._give_up_at = time.monotonic() + self.close_timeout_s
         self._outbox.close()
         self._shipper.join(self.close_timeout_s + 5)
         if self._shipper.is_alive():
             _warn("reports still queued when the run ended were not shipped")
+
+    def _hand_over_own_logs(self) -> None:
+        lines = self._outbox.take_logs_of(self.flow_run_id)
+        if lines and self.flow_run_id not in self._spent_logs:
+            self.own_logs([own_log_entry(line, self.secrets) for line in lines])
 
     def _ship_forever(self) -> None:
         while True:
@@ -325,6 +338,13 @@ def log_json(line: LogLine, secrets: set[str]) -> dict[str, Any]:
                 message=fit_line(redact(str(line.message), secrets)))
 
 
+def own_log_entry(line: LogLine, secrets: set[str]) -> LogCreate:
+    """A line of the root run's own logger as the engine's log shipper sends it."""
+    return LogCreate(timestamp=datetime.fromtimestamp(line.timestamp, timezone.utc),
+                     level=min(max(int(line.level), 0), MAX_LEVEL),
+                     message=fit_line(redact(str(line.message), secrets)), source="flow")
+
+
 def artifact_json(artifact: ArtifactReport) -> dict[str, Any]:
     return dict(id=artifact.id, key=artifact.key, type=artifact.type, data=artifact.data,
                 description=_cut(artifact.description, MAX_MESSAGE_CHARS),
@@ -484,30 +504,17 @@ class _LeaseKeeper:
 
 
 class _Outbox:
-    """Batches handed over by the SDK, merged until the shipper takes them: the latest
-    snapshot of each run (in the order runs first appeared), every log line, the latest of
-    each artifact."""
+    """Batches handed over by the SDK, merged (`PendingReports`) until the shipper takes them."""
 
     def __init__(self):
         self._changed = threading.Condition()
         self._closed = False
         self.dropped_lines = 0
-        self._reset()
-
-    def _reset(self) -> None:
-        self._flow_runs: dict[str, FlowRunReport] = {}
-        self._task_runs: dict[str, TaskRunReport] = {}
-        self._logs: list[LogLine] = []
-        self._artifacts: dict[str, ArtifactReport] = {}
+        self._pending = PendingReports()
 
     def put(self, batch: ReportBatch) -> None:
         with self._changed:
-            self._flow_runs.update((r.id, r) for r in batch.flow_runs)
-            self._task_runs.update((r.id, r) for r in batch.task_runs)
-            room = MAX_QUEUED_LINES - len(self._logs)
-            self._logs.extend(batch.logs[:max(room, 0)])
-            self._count_dropped(len(batch.logs) - max(room, 0))
-            self._artifacts.update((a.id, a) for a in batch.artifacts)
+            self._count_dropped(self._pending.merge(batch, MAX_QUEUED_LINES))
             self._changed.notify()
 
     def _count_dropped(self, lines: int) -> None:
@@ -520,23 +527,26 @@ class _Outbox:
     def take(self) -> ReportBatch | None:
         """Everything queued (waiting for something); None once closed and empty."""
         with self._changed:
-            while self._empty() and not self._closed:
+            while not self._pending and not self._closed:
                 self._changed.wait()
-            if self._empty():
+            if not self._pending:
                 return None
-            batch = ReportBatch(list(self._flow_runs.values()), list(self._task_runs.values()),
-                                self._logs, list(self._artifacts.values()))
-            self._reset()
+            batch, self._pending = self._pending.batch(), PendingReports()
             self.dropped_lines = 0
             return batch
+
+    def take_logs_of(self, run_id: str) -> list[LogLine]:
+        """The queued lines of run `run_id`'s own logger (not its tasks'), taken out."""
+        with self._changed:
+            logs = self._pending.logs
+            self._pending.logs = [line for line in logs
+                                  if line.flow_run_id != run_id or line.task_run_id]
+            return [line for line in logs if line.flow_run_id == run_id and not line.task_run_id]
 
     def close(self) -> None:
         with self._changed:
             self._closed = True
             self._changed.notify()
-
-    def _empty(self) -> bool:
-        return not (self._flow_runs or self._task_runs or self._logs or self._artifacts)
 
 
 def _warn(message: str) -> None:

@@ -56,18 +56,29 @@ class LogShipper:
 
     def add(self, level: int, message: str, cut_bytes: int = 0) -> None:
         line = fit_line(redact(message, self.secrets), cut_bytes)
-        size = line_bytes(line)
         with self._lock:
-            if self._spent or self._pending_bytes + size > self._room:
-                self._spent = True  # the API would drop it; so are all later lines
-                self._count_dropped(1, size)
-                return
-            self._pending.append(LogCreate(timestamp=datetime.now(timezone.utc),
-                                           level=min(max(level, 0), MAX_LEVEL), message=line,
-                                           source=self.source))
-            self._pending_bytes += size
-            if len(self._pending) >= MAX_BATCH:
-                self._wake.set()
+            self._queue(LogCreate(timestamp=datetime.now(timezone.utc),
+                                  level=min(max(level, 0), MAX_LEVEL), message=line,
+                                  source=self.source))
+
+    def add_entries(self, entries: list[LogCreate]) -> None:
+        """Lines ready to send that were logged elsewhere (the flow's own run logger), so
+        they go with this run's last lines when those ride with the final state."""
+        with self._lock:
+            for entry in entries:
+                self._queue(entry)
+
+    def _queue(self, entry: LogCreate) -> None:
+        """Queue one line within the run's log budget (under the lock)."""
+        size = line_bytes(entry.message)
+        if self._spent or self._pending_bytes + size > self._room:
+            self._spent = True  # the API would drop it; so are all later lines
+            self._count_dropped(1, size)
+            return
+        self._pending.append(entry)
+        self._pending_bytes += size
+        if len(self._pending) >= MAX_BATCH:
+            self._wake.set()
 
     def _loop(self) -> None:
         wait_s = FIRST_FLUSH_S  # a run shorter than this sends its lines with its final state
@@ -155,6 +166,8 @@ class LogShipper:
         self._closed.set()
         self._wake.set()
         self._thread.join(timeout=5)
+        with self._lock:  # lines handed over by add_entries() were logged in between
+            self._pending.sort(key=lambda entry: entry.timestamp)
         if keep_last:
             with self._lock:
                 if (not self._dropped_lines and len(self._pending) <= MAX_BATCH

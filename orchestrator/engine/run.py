@@ -129,7 +129,8 @@ def execute(client: FlowpoolClient, run_id: str, shipper: LogShipper) -> StatePr
     except FlowpoolError as exc:
         log.error("flow run %s could not start: %s", run_id, exc)
         return StateProposal(type=StateType.FAILED, message=str(exc))
-    state = run_deployed_flow(flow, launched, HttpReporter(client, run_id, shipper.secrets))
+    reporter = HttpReporter(client, run_id, shipper.secrets, own_logs=shipper.add_entries)
+    state = run_deployed_flow(flow, launched, reporter)
     return proposal_for(run_id, state)
 
 

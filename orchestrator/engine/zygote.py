@@ -38,6 +38,9 @@ def preload() -> None:
     from ..sdk import (flow_engine, flow_parameters, hooks, live_runs,  # noqa: F401
                        run_session)
 
+    from config.settings import get_settings
+
+    get_settings()  # each child builds its own (from its run's environment), faster after this
     client.default_ssl_context()  # loading the CA bundle is the slow part of a client
     client.FlowpoolClient("http://127.0.0.1:9/api").close()  # imports its transport's modules
     gc.collect()

@@ -16,6 +16,33 @@ from .reporting import ArtifactReport, FlowRunReport, LogLine, ReportBatch, Task
 MAX_BATCH = 1000
 
 
+class PendingReports:
+    """Reports waiting to go out, merged: the latest snapshot of each run (in the order runs
+    first appeared), every log line, the latest of each artifact. Its owner locks it."""
+
+    def __init__(self):
+        self.flow_runs: dict[str, FlowRunReport] = {}
+        self.task_runs: dict[str, TaskRunReport] = {}
+        self.logs: list[LogLine] = []
+        self.artifacts: dict[str, ArtifactReport] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.flow_runs or self.task_runs or self.logs or self.artifacts)
+
+    def merge(self, batch: ReportBatch, max_logs: int) -> int:
+        """Add `batch`, keeping at most `max_logs` log lines queued; how many were dropped."""
+        self.flow_runs.update((r.id, r) for r in batch.flow_runs)
+        self.task_runs.update((r.id, r) for r in batch.task_runs)
+        room = max(max_logs - len(self.logs), 0)
+        self.logs.extend(batch.logs[:room])
+        self.artifacts.update((a.id, a) for a in batch.artifacts)
+        return max(len(batch.logs) - room, 0)
+
+    def batch(self) -> ReportBatch:
+        return ReportBatch(list(self.flow_runs.values()), list(self.task_runs.values()),
+                           self.logs, list(self.artifacts.values()))
+
+
 class ReportBuffer:
     def __init__(self, reporter, max_batch: int = MAX_BATCH):
         self.reporter = reporter
@@ -28,36 +55,33 @@ class ReportBuffer:
         self._reset()
 
     def _reset(self) -> None:
-        self._flow_runs: dict[str, FlowRunReport] = {}
-        self._task_runs: dict[str, TaskRunReport] = {}
-        self._logs: list[LogLine] = []
-        self._artifacts: dict[str, ArtifactReport] = {}
+        self._pending = PendingReports()
         self._count = 0
 
     def flow_run(self, report: FlowRunReport) -> None:
         with self._lock:
-            self._flow_runs[report.id] = report
+            self._pending.flow_runs[report.id] = report
             full = self._added()
         if full:
             self.flush()
 
     def task_run(self, report: TaskRunReport) -> None:
         with self._lock:
-            self._task_runs[report.id] = report
+            self._pending.task_runs[report.id] = report
             full = self._added()
         if full:
             self.flush()
 
     def log(self, line: LogLine) -> None:
         with self._lock:
-            self._logs.append(line)
+            self._pending.logs.append(line)
             full = self._added()
         if full:
             self.flush()
 
     def artifact(self, report: ArtifactReport) -> None:
         with self._lock:
-            self._artifacts[report.id] = report
+            self._pending.artifacts[report.id] = report
             full = self._added()
         if full:
             self.flush()
@@ -74,8 +98,7 @@ class ReportBuffer:
             with self._lock:
                 if not self._count:
                     return
-                batch = ReportBatch(list(self._flow_runs.values()), list(self._task_runs.values()),
-                                    self._logs, list(self._artifacts.values()))
+                batch = self._pending.batch()
                 self._reset()
             try:
                 self.reporter.send(batch)

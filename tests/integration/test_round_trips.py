@@ -1,5 +1,6 @@
 """What one short process run costs the API, counted by the server itself (/metrics): the
-engine sends its last log lines with its final state in one request, and the worker frees
+engine sends its last log lines (its output and its run logger's) with its final state in
+one request, and the worker frees
 the slot without reading the run back. Both start paths, with a real worker each."""
 from __future__ import annotations
 
@@ -74,8 +75,11 @@ def test_a_short_run_reports_its_logs_with_its_state_and_is_not_read_back(stack,
     delta = {key: after.get(key, 0) - before.get(key, 0) for key in after}
     run = api.read_flow_run(run_id)
     assert run.state_type is StateType.COMPLETED and run.result == 7
-    messages = [line.message for line in api.read_logs(run_id)]
-    assert "printed by the flow" in messages and "logged by the flow" in messages
+    lines = api.read_logs(run_id)
+    messages = [line.message for line in lines]
+    assert messages.index("printed by the flow") < messages.index("logged by the flow")
+    assert lines[messages.index("logged by the flow")].source == "flow"  # its run logger's
     assert delta.get(("POST", "/flow_runs/{run_id}/logs"), 0) == 0
+    assert delta.get(("POST", "/flow_runs/{run_id}/reports"), 0) == 0  # no task, no child
     assert delta.get(("POST", "/flow_runs/{run_id}/state"), 0) == 1
     assert delta.get(("GET", "/flow_runs/{run_id}"), 0) == 0  # the worker read nothing back

@@ -140,6 +140,36 @@ def test_known_secrets_are_masked_in_what_is_sent():
     assert "hunter2" not in json.dumps(client.bodies)
 
 
+def test_the_root_s_own_log_lines_are_handed_over_at_close_masked_and_the_rest_shipped():
+    client, handed = RecordingClient(), []
+    in_flight, gate = threading.Event(), threading.Event()
+    original = client.send_reports
+
+    def slow_send(run_id, body):
+        in_flight.set()
+        assert gate.wait(5)
+        return original(run_id, body)
+
+    def own_logs(entries):
+        handed.extend(entries)
+        gate.set()  # what is still queued is shipped after the hand-over
+
+    client.send_reports = slow_send
+    reporter = HttpReporter(client, ROOT, secrets={"hunter2-password"}, own_logs=own_logs)
+    reporter.send(ReportBatch([], [task_run(0)], [], []))  # in flight while the rest queue
+    assert in_flight.wait(5)
+    child = "1c6f9a2e-1111-4222-8333-444455556666"
+    reporter.send(ReportBatch([], [task_run(1)], [
+        LogLine(ROOT, None, 2.0, 20, "flowpool.flow_runs", "root uses hunter2-password"),
+        LogLine(ROOT, task_run(1).id, 3.0, 20, "flowpool.task_runs", "a task's line"),
+        LogLine(child, None, 4.0, 20, "flowpool.flow_runs", "a child run's line")], []))
+    reporter.close()
+    assert [(e.message, e.source, e.timestamp.timestamp()) for e in handed] == [
+        ("root uses ********", "flow", 2.0)]
+    shipped_lines = [line["message"] for body in client.bodies for line in body["logs"]]
+    assert shipped_lines == ["a task's line", "a child run's line"]
+
+
 def test_a_refused_report_is_dropped_and_the_others_are_kept():
     bad = task_run(7, name="refuse-me")
     bodies = shipped(RecordingClient(refuse="refuse-me"),
