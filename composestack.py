@@ -188,6 +188,6 @@ class HealthcheckDriver:
             try:
                 for container in self.stack.containers():
                     if container.attrs.get("Config", {}).get("Healthcheck"):
-                        api._get(f"{libpod}/containers/{container.id}/healthcheck", timeout=30)
+                        api.get(f"{libpod}/containers/{container.id}/healthcheck", timeout=30)
             except Exception:  # a container that went away meanwhile: next round
                 continue
