@@ -6,7 +6,6 @@ The test is skipped, with the reason, when no engine answers or no compose CLI i
 """
 from __future__ import annotations
 
-import os
 import subprocess
 
 import pytest
@@ -17,24 +16,15 @@ IMAGE_BUILD_TIMEOUT_S = 900
 
 
 @pytest.fixture(scope="session")
-def compose_engine():
-    """A client of the engine at DOCKER_HOST, once the stack's images are there."""
-    docker = pytest.importorskip("docker")
-    where = os.environ.get("DOCKER_HOST") or "the default socket (DOCKER_HOST is unset)"
-    try:
-        client = docker.from_env(timeout=120)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        pytest.skip(f"no container engine answers at {where}: {exc}."
-                    ' Start one with `eval "$(.ci/container-engine.sh)"`')
+def compose_engine(docker_client):
+    """The engine at DOCKER_HOST, once the compose CLI and the stack's images are there."""
     if compose_command() is None:
         pytest.skip("no Docker Compose CLI (`docker compose` or `docker-compose`):"
                     " .ci/container-engine.sh installs docker-compose")
     _build(".ci/build-image.sh", FLOWPOOL_IMAGE)
-    if is_podman(client):  # no registry images: Redis and PostgreSQL from Debian's packages
+    if is_podman(docker_client):  # no registry images: Redis and PostgreSQL from Debian's packages
         _build(".ci/build-service-images.sh")
-    yield client
-    client.close()
+    return docker_client
 
 
 def _build(script: str, *args: str) -> None:
