@@ -8,6 +8,9 @@
 # Debian's package archive). Idempotent: when everything is in place it takes well under a
 # second. The last line printed is always `export DOCKER_HOST=...`.
 #
+# It also installs the Docker Compose CLI (docker-compose, from Debian) for the compose stack
+# test, tests/compose/.
+#
 # Local images, built without any registry (Podman only):
 #   localhost/flowpool-ci-busybox   busybox, 2 MB: fast containers for the infrastructure tests
 #   localhost/flowpool-ci-python    Debian minbase + python3 + venv: the base of the flowpool
@@ -64,6 +67,15 @@ install_packages() {
     apt-get update -qq >&2
     apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
+}
+
+install_compose_cli() {
+  # docker-compose 1.29 (Python): it honours `depends_on` conditions, which podman-compose 1.0
+  # does not; without Docker's recommended engine, as it talks to Podman's service
+  command -v docker-compose >/dev/null && return
+  log "installing docker-compose"
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
 }
 
 hard_limit_capped() {  # $1: ulimit flag, $2: cap
@@ -152,6 +164,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 mkdir -p "$STATE_DIR"
 install_packages
+install_compose_cli
 write_podman_config
 build_busybox_image
 build_python_image

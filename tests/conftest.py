@@ -33,6 +33,22 @@ def stack(tmp_path_factory, redis_server) -> LocalStack:
     local.stop()
 
 
+@pytest.fixture(scope="session")
+def docker_client():
+    """A client of the container engine at DOCKER_HOST (the docker and compose tests); the
+    test is skipped when none answers."""
+    docker = pytest.importorskip("docker")
+    where = os.environ.get("DOCKER_HOST") or "the default socket (DOCKER_HOST is unset)"
+    try:
+        client = docker.from_env(timeout=60)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        pytest.skip(f"no container engine answers at {where}: {exc}."
+                    ' Start one with `eval "$(.ci/container-engine.sh)"`')
+    yield client
+    client.close()
+
+
 @pytest.fixture
 def unique_name():
     def make(prefix: str) -> str:

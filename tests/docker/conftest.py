@@ -5,7 +5,6 @@ Every test here is skipped, with the reason, when no engine answers at DOCKER_HO
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
 from datetime import datetime, timezone
@@ -22,21 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 BUSYBOX_IMAGES = ("localhost/flowpool-ci-busybox:latest", "busybox:latest")
 FLOWPOOL_IMAGE = "flowpool:latest"
 IMAGE_BUILD_TIMEOUT_S = 900
-
-
-@pytest.fixture(scope="session")
-def docker_client():
-    """A client of the engine at DOCKER_HOST; the test is skipped when none answers."""
-    docker = pytest.importorskip("docker")
-    where = os.environ.get("DOCKER_HOST") or "the default socket (DOCKER_HOST is unset)"
-    try:
-        client = docker.from_env(timeout=60)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        pytest.skip(f"no container engine answers at {where}: {exc}."
-                    ' Start one with `eval "$(.ci/container-engine.sh)"`')
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="session")
