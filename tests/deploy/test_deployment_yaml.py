@@ -7,42 +7,13 @@ import pytest
 from orchestrator.deploy import Selection, load_project, plan_deploy
 from orchestrator.errors import InvalidInput
 
-PREFECT_YAML = """
-    name: tutorial
-    prefect-version: 2.10.11
-    build: null
-    push: null
-    pull:
-    - prefect.projects.steps.set_working_directory:
-        directory: /srv/tutorial
-"""
-# What `prefect project init` wrote in 2.10: one blank entry, every field null.
-SKELETON = """
-    deployments:
-    - # base metadata
-      name: null
-      version: null
-      tags: []
-      description: null
-      schedule: {}
+from ..prefect_tutorial import DEPLOYMENT_YAML, tutorial_files
 
-      # flow-specific fields
-      flow_name: null
-      entrypoint: null
-      parameters: {}
-
-      # infra-specific fields
-      work_pool:
-        name: null
-        work_queue_name: null
-        job_variables: {}
-"""
-FLOW = "from orchestrator import flow\n\n@flow\ndef call_api(url: str = 'x'):\n    return url\n"
+PREFECT_YAML = tutorial_files("/srv/tutorial")["prefect.yaml"]  # pulled into /srv/tutorial
 
 
 def test_the_skeleton_deploys_a_flow_named_on_the_command_line(project_dir):
-    root = project_dir({"prefect.yaml": PREFECT_YAML, "deployment.yaml": SKELETON,
-                        "api_flow.py": FLOW})
+    root = project_dir(tutorial_files("/srv/tutorial"))
     project = load_project(root)
     plan = plan_deploy(project, Selection(("my-first-deployment",),
                                           entrypoint="./api_flow.py:call_api"),
@@ -113,7 +84,7 @@ def test_steps_in_deployment_yaml_are_refused_naming_where_they_go(project_dir):
 
 
 def test_an_explicit_file_leaves_deployment_yaml_alone(project_dir):
-    root = project_dir({"deploy.yaml": "deployments: []\n", "deployment.yaml": SKELETON})
+    root = project_dir({"deploy.yaml": "deployments: []\n", "deployment.yaml": DEPLOYMENT_YAML})
     from pathlib import Path
 
     assert load_project(root, Path("deploy.yaml")).spec.deployments == []
