@@ -1,5 +1,9 @@
 """Fixtures shared by the suite: a real Redis from the bundled binary on a free port, a real
-flowpool server and real workers as subprocesses, and SQLite / PostgreSQL databases."""
+flowpool server and real workers as subprocesses, and SQLite / PostgreSQL databases.
+
+`make test` runs the suite in parallel processes (pytest-xdist, `--dist loadgroup`): each
+process has its own Redis, server and PostgreSQL database, and a test file stays in one
+process, so that its module-scoped server and workers start once."""
 from __future__ import annotations
 
 import itertools
@@ -13,8 +17,44 @@ from devstack import LocalStack
 from orchestrator.embedded_redis import EmbeddedRedis, free_port
 from orchestrator.store.database import Database
 
-POSTGRES_URL = os.environ.get("FLOWPOOL_TEST_DATABASE_URL")
 _names = itertools.count(1)
+# The test files that share something outside the test process run in one process: the
+# docker tests build the one flowpool:latest image.
+SHARED_GROUPS = {"tests/docker/": "docker"}
+
+
+def _database_of_this_process(url: str | None) -> str | None:
+    """FLOWPOOL_TEST_DATABASE_URL, or under pytest-xdist a database of this worker's own next
+    to it (created when missing): the tests drop and create the whole schema."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    given = make_url(url)
+    own = f"{given.database}_{worker}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (own,)).fetchone():
+            try:
+                conn.execute(f'CREATE DATABASE "{own}"')
+            except psycopg.errors.DuplicateDatabase:
+                pass  # another run of the suite made it meanwhile
+    return given.set(database=own).render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _database_of_this_process(os.environ.get("FLOWPOOL_TEST_DATABASE_URL"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Group the tests for `--dist loadgroup`: by file, or by what the files share."""
+    root = Path(config.rootpath)
+    for item in items:
+        where = Path(item.path).relative_to(root).as_posix()
+        group = next((g for prefix, g in SHARED_GROUPS.items() if where.startswith(prefix)),
+                     where)
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
