@@ -1,7 +1,7 @@
 """Fixtures shared by the suite: a real Redis from the bundled binary on a free port, a real
 flowpool server and real workers as subprocesses, and SQLite / PostgreSQL databases.
 
-`make test` runs the suite in parallel processes (pytest-xdist, `--dist loadgroup`): each
+`make test` runs the suite in parallel processes (pytest-xdist, `--dist loadfile`): each
 process has its own Redis, server and PostgreSQL database, and a test file stays in one
 process, so that its module-scoped server and workers start once."""
 from __future__ import annotations
@@ -22,9 +22,6 @@ from orchestrator.store.database import Database
 from orchestrator.store.tables import metadata
 
 _names = itertools.count(1)
-# The test files that share something outside the test process run in one process: the
-# docker tests build the one flowpool:latest image.
-SHARED_GROUPS = {"tests/docker/": "docker"}
 
 
 def _database_of_this_process(url: str | None) -> str | None:
@@ -48,17 +45,6 @@ def _database_of_this_process(url: str | None) -> str | None:
 
 
 POSTGRES_URL = _database_of_this_process(os.environ.get("FLOWPOOL_TEST_DATABASE_URL"))
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Group the tests for `--dist loadgroup`: by file, or by what the files share."""
-    root = Path(config.rootpath)
-    for item in items:
-        where = Path(item.path).relative_to(root).as_posix()
-        group = next((g for prefix, g in SHARED_GROUPS.items() if where.startswith(prefix)),
-                     where)
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
