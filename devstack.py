@@ -13,7 +13,7 @@ from typing import Callable
 from orchestrator.client import FlowpoolClient
 from orchestrator.embedded_redis import EmbeddedRedis, free_port, port_is_free
 
-READY_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 60.0  # a deadline, not a wait: a loaded machine can take this long
 
 
 def wait_for(condition: Callable[[], object], timeout_s: float, what: str,

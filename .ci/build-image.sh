@@ -107,6 +107,11 @@ ENGINE=$(choose_engine_cli)
 [ "$ENGINE" = podman ] && export CONTAINERS_CONF="$STATE_DIR/containers.conf"
 BASE=$(choose_python_image)
 HASH=$(source_hash)
+# One build of a tag at a time (parallel test processes ask at once): the next one finds it
+# up to date.
+mkdir -p "$STATE_DIR"
+exec 9>"$STATE_DIR/build-$(echo "$TAG" | tr -c 'a-zA-Z0-9\n' _).lock"
+flock 9
 if [ "$(image_hash)" = "$HASH" ]; then
   log "$TAG is up to date ($HASH_LABEL=$HASH)"; exit 0
 fi

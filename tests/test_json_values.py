@@ -12,7 +12,8 @@ from orchestrator.models import LogCreate, StateProposal, utcnow
 from orchestrator.states import Origin, StateType
 from orchestrator.store import flow_runs, logs, variables
 from orchestrator.store.database import Database
-from orchestrator.store.tables import JSONValue, metadata
+from orchestrator.store.migrations import baseline_schema
+from orchestrator.store.tables import JSONValue
 
 from .test_store import claim, dispatch, make_deployment, make_run
 
@@ -60,13 +61,39 @@ def complete_a_run(db: Database, result):
 
 
 def create_older_schema(db: Database) -> None:
-    """flowpool's schema as an older flowpool created it: JSON columns declared JSON."""
+    """The schema of flowpool 0.1.0 as an older flowpool created it: JSON columns declared
+    JSON, no revision recorded."""
     old = sa.MetaData()
-    for table in metadata.sorted_tables:
+    for table in baseline_schema.metadata.sorted_tables:
         for column in table.to_metadata(old).columns:
             if isinstance(column.type, JSONValue):
                 column.type = sa.JSON()
     old.create_all(db.engine)
+
+
+def write_an_older_run(db: Database, result, values: dict | None = None) -> str:
+    """A completed run and variables, written into the 0.1.0 tables as JSON text (today's
+    store also writes tables 0.1.0 did not have, such as events)."""
+    old, now = baseline_schema, utcnow()
+    with db.begin() as conn:
+        conn.execute(old.work_pools.insert().values(
+            id="pool-1", name="pool-a", type="process", base_job_template={},
+            created=now, updated=now))
+        conn.execute(old.work_queues.insert().values(
+            id="queue-1", work_pool_name="pool-a", name="default", created=now))
+        conn.execute(old.deployments.insert().values(
+            id="deployment-1", flow_name="f", name="d", entrypoint="flows.py:f", tags=[],
+            parameters={}, parameter_schema={}, work_pool_name="pool-a",
+            work_queue_name="default", job_variables={}, created=now, updated=now))
+        conn.execute(old.flow_runs.insert().values(
+            id="run-1", name="older-run", flow_name="f", deployment_id="deployment-1",
+            work_pool_name="pool-a", work_queue_name="default", parameters={"n": 1},
+            job_variables={}, tags=[], state_type="COMPLETED", state_name="Completed",
+            state_changed=now, scheduled_time=now, result=result, created=now, updated=now))
+        for i, (name, value) in enumerate((values or {}).items()):
+            conn.execute(old.variables.insert().values(
+                id=f"variable-{i}", name=name, value=value, created=now, updated=now))
+    return "run-1"
 
 
 def drop_log_budget_columns(db: Database) -> None:
@@ -87,12 +114,10 @@ def read_back(db: Database, run_id: str) -> dict:
 def test_an_sqlite_file_of_an_older_flowpool_is_migrated_and_its_rows_still_read(tmp_path):
     old = Database(f"sqlite:///{tmp_path / 'old.db'}")
     create_older_schema(old)
-    run = complete_a_run(old, {"kept": [1.5, 2]})
-    with old.begin() as conn:
-        for name, value in {"float": 3.0, "big": 2**70, "sum": 0.1 + 0.2, "text": "main",
-                            "doc": {"b": 1, "a": [2.5]}, "nothing": None}.items():
-            variables.set_variable(conn, name, value, utcnow())
-    before = read_back(old, run.id)
+    run_id = write_an_older_run(old, {"kept": [1.5, 2]}, {
+        "float": 3.0, "big": 2**70, "sum": 0.1 + 0.2, "text": "main",
+        "doc": {"b": 1, "a": [2.5]}, "nothing": None})
+    before = read_back(old, run_id)
     drop_log_budget_columns(old)
     old.dispose()
 
@@ -101,15 +126,15 @@ def test_an_sqlite_file_of_an_older_flowpool_is_migrated_and_its_rows_still_read
 
     declared = {c["name"]: str(c["type"]) for c in sa.inspect(db.engine).get_columns("variables")}
     assert declared["value"] == "TEXT"
-    assert same_json(read_back(db, run.id), before)  # what an older flowpool rounded stays
+    assert same_json(read_back(db, run_id), before)  # what an older flowpool rounded stays
     assert before["variables"]["float"] == 3 and before["variables"]["sum"] == 0.1 + 0.2
     with db.begin() as conn:
         variables.set_variable(conn, "float", 3.0, utcnow())
-    assert same_json(read_back(db, run.id)["variables"]["float"], 3.0)
+    assert same_json(read_back(db, run_id)["variables"]["float"], 3.0)
     assert "ix_flow_runs_state_scheduled" in {
         i["name"] for i in sa.inspect(db.engine).get_indexes("flow_runs")}
     with db.begin() as conn:
-        budget = logs.create_logs(conn, run.id, [LogCreate(timestamp=utcnow(), message="old")],
+        budget = logs.create_logs(conn, run_id, [LogCreate(timestamp=utcnow(), message="old")],
                                   100, utcnow())
     assert budget.created == 1 and budget.bytes_left == 97
 
@@ -117,7 +142,7 @@ def test_an_sqlite_file_of_an_older_flowpool_is_migrated_and_its_rows_still_read
 def test_foreign_keys_hold_after_the_migration(tmp_path):
     old = Database(f"sqlite:///{tmp_path / 'old.db'}")
     create_older_schema(old)
-    run = complete_a_run(old, 1)
+    run_id = write_an_older_run(old, 1)
     drop_log_budget_columns(old)
     old.dispose()
     db = Database(old.url)
@@ -130,18 +155,17 @@ def test_foreign_keys_hold_after_the_migration(tmp_path):
     with db.begin() as conn:
         conn.exec_driver_sql("DELETE FROM deployments")
     with db.connect() as conn:
-        assert flow_runs.read_flow_run(conn, run.id).deployment_id is None  # ON DELETE SET NULL
+        assert flow_runs.read_flow_run(conn, run_id).deployment_id is None  # ON DELETE SET NULL
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
 
 
 def test_the_migration_runs_once(tmp_path):
-    from orchestrator.store.migrations.baseline_schema import metadata as baseline
     from orchestrator.store.sqlite_rebuild import rebuild_json_columns
 
     old = Database(f"sqlite:///{tmp_path / 'old.db'}")
     create_older_schema(old)
 
     with old.begin() as conn:
-        assert "variables" in rebuild_json_columns(conn, baseline)
+        assert "variables" in rebuild_json_columns(conn, baseline_schema.metadata)
     with old.begin() as conn:
-        assert rebuild_json_columns(conn, baseline) == []
+        assert rebuild_json_columns(conn, baseline_schema.metadata) == []

@@ -9,9 +9,11 @@ import pytest
 from orchestrator.errors import NotFound
 from orchestrator.models import LogCreate, utcnow
 from orchestrator.models.logs import MAX_LINE_BYTES, LogsDropped
-from orchestrator.store import flow_runs, logs, schema
+from orchestrator.store import flow_runs, logs
 from orchestrator.store.database import Database
+from orchestrator.store.migrations import baseline_schema
 
+from .test_json_values import drop_log_budget_columns, write_an_older_run
 from .test_store import make_deployment, make_run
 
 
@@ -135,11 +137,12 @@ def test_lines_of_an_unknown_run_are_refused(database):
         ship(database, "nope", lines("x"), 100)
 
 
-def test_runs_of_a_database_made_before_the_budget_start_with_it_unspent(database, run_id):
+def test_runs_of_a_database_made_before_the_budget_start_with_it_unspent(database):
+    database.drop_schema()  # made again as flowpool before 0.1.0 made it: no revision recorded
     with database.engine.begin() as conn:
-        for column in ("log_bytes", "log_lines_dropped", "log_bytes_dropped"):
-            conn.exec_driver_sql(f"ALTER TABLE flow_runs DROP COLUMN {column}")
-        schema.drop_version_table(conn)  # as before versioned migrations
+        baseline_schema.metadata.create_all(conn)
+    run_id = write_an_older_run(database, None)
+    drop_log_budget_columns(database)
 
     Database(database.url).create_schema()
     budget = ship(database, run_id, lines("after the upgrade"), 100)

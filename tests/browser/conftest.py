@@ -61,9 +61,12 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="module")
-def ui_stack(tmp_path_factory, redis_server, chromium_path) -> LocalStack:
+def ui_stack(tmp_path_factory, chromium_path) -> LocalStack:
+    """A server with its own Redis: the scheduler leader of another server on a shared one
+    (the session's stack, in the same test process) would never dispatch this one's runs."""
     home = tmp_path_factory.mktemp("browser-home")
-    stack = LocalStack(home, redis_url=redis_server.url, extra_env={"FLOWPOOL_API_KEY": API_KEY})
+    stack = LocalStack(home, extra_env={"FLOWPOOL_API_KEY": API_KEY})
+    stack.start_redis()
     stack.start_server()
     project = home / "project"
     project.mkdir()

@@ -10,15 +10,9 @@ from orchestrator.deploy import Selection, load_project, plan_deploy
 from orchestrator.deploy.recipes import DEPLOYMENT_SKELETON
 from orchestrator.errors import InvalidInput
 
-PREFECT_YAML = """
-    name: tutorial
-    prefect-version: 2.10.11
-    build: null
-    push: null
-    pull:
-    - prefect.projects.steps.set_working_directory:
-        directory: /srv/tutorial
-"""
+from ..prefect_tutorial import DEPLOYMENT_YAML, tutorial_files
+
+PREFECT_YAML = tutorial_files("/srv/tutorial")["prefect.yaml"]  # pulled into /srv/tutorial
 # What `prefect project init` wrote in 2.10 (and `flowpool project init` writes): one blank
 # entry, every field null.
 SKELETON = DEPLOYMENT_SKELETON
@@ -26,8 +20,7 @@ FLOW = "from orchestrator import flow\n\n@flow\ndef call_api(url: str = 'x'):\n 
 
 
 def test_the_skeleton_deploys_a_flow_named_on_the_command_line(project_dir):
-    root = project_dir({"prefect.yaml": PREFECT_YAML, "deployment.yaml": SKELETON,
-                        "api_flow.py": FLOW})
+    root = project_dir(tutorial_files("/srv/tutorial"))
     project = load_project(root)
     plan = plan_deploy(project, Selection(("my-first-deployment",),
                                           entrypoint="./api_flow.py:call_api"),
@@ -98,7 +91,7 @@ def test_steps_in_deployment_yaml_are_refused_naming_where_they_go(project_dir):
 
 
 def test_an_explicit_file_leaves_deployment_yaml_alone(project_dir):
-    root = project_dir({"deploy.yaml": "deployments: []\n", "deployment.yaml": SKELETON})
+    root = project_dir({"deploy.yaml": "deployments: []\n", "deployment.yaml": DEPLOYMENT_YAML})
     from pathlib import Path
 
     assert load_project(root, Path("deploy.yaml")).spec.deployments == []
@@ -135,9 +128,7 @@ def test_project_init_writes_the_skeleton_that_deploy_then_merges(tmp_path, monk
 
 
 def test_the_skeleton_is_the_one_of_prefects_tutorial():
-    from tests.integration.test_wizard import TUTORIAL_DEPLOYMENT_YAML
-
-    assert DEPLOYMENT_SKELETON == textwrap.dedent(TUTORIAL_DEPLOYMENT_YAML).lstrip()
+    assert DEPLOYMENT_SKELETON == textwrap.dedent(DEPLOYMENT_YAML).lstrip()
 
 
 def test_project_init_keeps_a_deployment_yaml_there_is(tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ import pytest
 
 from devstack import flowpool_command
 
+from ..prefect_tutorial import tutorial_files
 from .projects import GitRepository, is_registered, write_files
 
 pytestmark = pytest.mark.integration
@@ -220,59 +221,11 @@ def test_the_docker_recipe_asks_for_the_image_name_and_tag(stack, tmp_path):
     assert "image_name: ghcr.io/me/flows" in written and "tag: dev" in written
 
 
-TUTORIAL_PREFECT_YAML = """
-    # Generic metadata about this project
-    name: tutorial
-    prefect-version: 2.10.11
-
-    # build section allows you to manage and build docker images
-    build: null
-
-    # push section allows you to manage if and how this project is uploaded to remote locations
-    push: null
-
-    # pull section allows you to provide instructions for cloning this project in remote locations
-    pull:
-    - prefect.projects.steps.set_working_directory:
-        directory: {directory}
-"""
-TUTORIAL_DEPLOYMENT_YAML = """
-    deployments:
-    - # base metadata
-      name: null
-      version: null
-      tags: []
-      description: null
-      schedule: {}
-
-      # flow-specific fields
-      flow_name: null
-      entrypoint: null
-      parameters: {}
-
-      # infra-specific fields
-      work_pool:
-        name: null
-        work_queue_name: null
-        job_variables: {}
-"""
-TUTORIAL_FLOW = '''
-from prefect import flow
-
-@flow(log_prints=True)
-def call_api(url: str = "http://time.jsontest.com/"):
-    print(url)
-    return url
-'''
-
-
 def test_the_tutorial_s_two_files_deploy_and_run_as_prefect_2_10_wrote_them(
         stack, process_pool, tmp_path, unique_name):
     pool, name = process_pool(), unique_name("my-first-deployment")
     project = tmp_path / "tutorial"
-    write_files(project, {"api_flow.py": TUTORIAL_FLOW,
-                          "deployment.yaml": TUTORIAL_DEPLOYMENT_YAML,
-                          "prefect.yaml": TUTORIAL_PREFECT_YAML.format(directory=project)})
+    write_files(project, tutorial_files(project))
 
     stack.cli("deploy", "./api_flow.py:call_api", "--name", name, "--pool", pool, cwd=project,
               check=True)

@@ -15,10 +15,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # A database made from the table definitions before versioned migrations may hold the
-    # table already; 0001 records such a database at the baseline, so this step keeps it.
-    if sa.inspect(op.get_bind()).has_table("blocks"):
-        return
     op.create_table(
         "blocks",
         sa.Column("id", sa.String(36), primary_key=True),

@@ -17,13 +17,8 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    # A database made from the table definitions before versioned migrations may hold these
-    # tables already (0001 records it at the baseline): what exists is kept.
-    existing = set(sa.inspect(op.get_bind()).get_table_names())
-    if "events" not in existing:
-        create_events()
-    if "automations" not in existing:
-        create_automations()
+    create_events()
+    create_automations()
 
 
 def create_events() -> None:
