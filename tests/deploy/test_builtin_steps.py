@@ -10,7 +10,7 @@ import pytest
 from orchestrator.steps import (StepFailed, build_docker_image, pip_install_requirements,
                                 pull_from_remote_storage, push_docker_image, push_to_remote_storage,
                                 run_shell_script, set_working_directory)
-from orchestrator.steps.cloud_storage import pull_from_s3, push_to_s3, s3_options
+from orchestrator.steps.cloud_storage import s3_options
 from orchestrator.steps.docker_images import auto_dockerfile
 from orchestrator.steps.names import BUILTINS, builtin_step, providing_package
 
