@@ -128,10 +128,12 @@ class LocalStack:
         self.workers.remove(worker)
 
     def cli(self, *args: str, check: bool = False, cwd: Path | None = None,
-            timeout_s: float = 120, input: str | None = None) -> subprocess.CompletedProcess:
-        """Run `flowpool ARGS`; `input` is its stdin (none by default)."""
-        result = subprocess.run([*flowpool_command(), *args], env=self.env(), cwd=cwd,
-                                capture_output=True, text=True, timeout=timeout_s,
+            timeout_s: float = 120, input: str | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """Run `flowpool ARGS`; `input` is its stdin (none by default); `env` adds to the
+        stack's environment for this one command."""
+        result = subprocess.run([*flowpool_command(), *args], env={**self.env(), **(env or {})},
+                                cwd=cwd, capture_output=True, text=True, timeout=timeout_s,
                                 input=input, stdin=None if input is not None else subprocess.DEVNULL)
         if check and result.returncode != 0:
             raise AssertionError(f"flowpool {' '.join(args)} exited {result.returncode}:\n"

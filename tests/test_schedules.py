@@ -113,6 +113,15 @@ def test_an_interval_is_seconds_an_iso_8601_duration_or_h_mm_ss(written, seconds
     assert one_entry({"interval": written}).schedule.interval_s == seconds
 
 
+def test_the_schedule_defaults_prefect_3_0_release_candidates_wrote_are_accepted():
+    """`prefect deploy` wrote `max_active_runs:` (null) and `catchup: false` into each
+    schedule: both are what flowpool does anyway."""
+    entry = one_entry({"cron": "0 16 * * *", "timezone": "Europe/Lisbon", "day_or": True,
+                       "active": True, "max_active_runs": None, "catchup": False})
+    assert entry.schedule == CronSchedule(cron="0 16 * * *", timezone="Europe/Lisbon")
+    assert entry.active
+
+
 def test_an_interval_without_anchor_date_is_anchored_at_now_to_the_second():
     schedule = one_entry({"interval": 3600}).schedule
     assert schedule.anchor_date == NOW.replace(microsecond=0)
@@ -189,6 +198,8 @@ def test_bad_schedules_are_refused_naming_the_field_and_the_fix(item, field, say
     ({"cron": "0 9 * * *", "anchor_date": "2026-01-01"}, "schedules[0].anchor_date",
      "anchor_date only applies to interval schedules"),
     ({"interval": 60, "day_or": False}, "schedules[0].day_or", "only applies to cron"),
+    ({"cron": "0 9 * * *", "catchup": True}, "schedules[0].catchup",
+     "flowpool does not run the times missed while no scheduler ran; remove catchup"),
     ({"cron": "0 9 * * *", "tz": "UTC"}, "schedules[0].tz",
      "unknown key; a cron schedule takes: active, cron, day_or, parameters, slug, timezone"),
 ])

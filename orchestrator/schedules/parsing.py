@@ -108,13 +108,26 @@ def _entry_from_mapping(item: Any, now: datetime, source: _Source) -> Deployment
     if not isinstance(item, Mapping):
         raise _invalid(source.where, "a schedule is a mapping such as {cron: '0 9 * * *', "
                                      "timezone: Europe/Paris}")
-    values = {key: value for key, value in item.items() if value is not None}
+    values = _without_catchup({key: value for key, value in item.items() if value is not None},
+                              source)
     kind = _kind_of(values, source)
     _refuse_foreign_keys(values, kind, source)
     schedule = _build(_MODEL_OF_KIND[kind], _schedule_fields(kind, values, now), source,
                       whole_key=kind)
     entry_fields = {key: values[key] for key in _ENTRY_KEYS if key in values}
     return _build(DeploymentSchedule, {"schedule": schedule, **entry_fields}, source)
+
+
+def _without_catchup(values: dict[str, Any], source: _Source) -> dict[str, Any]:
+    """`catchup: false` (with `max_active_runs:` left empty, dropped as null above) is what
+    `prefect deploy` of Prefect 3.0's release candidates wrote into each schedule. It is what
+    flowpool does: times missed while no scheduler ran are not run afterwards."""
+    if "catchup" not in values:
+        return values
+    if values["catchup"] is not False:
+        raise _invalid(source.field("catchup"), "flowpool does not run the times missed while "
+                                                "no scheduler ran; remove catchup or set false")
+    return {key: value for key, value in values.items() if key != "catchup"}
 
 
 def _kind_of(values: Mapping[str, Any], source: _Source) -> str:

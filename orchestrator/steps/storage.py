@@ -2,8 +2,8 @@
 `pull_from_remote_storage` at the start of each run.
 
 Any fsspec URL works: `file://` out of the box, `s3://`, `gs://`, `az://` once the matching
-fsspec package (s3fs, gcsfs, adlfs) is installed. Extra keyword arguments are the
-filesystem's storage options (credentials, endpoint, ...).
+fsspec package (s3fs, gcsfs, adlfs) is installed; s3fs comes with the `flowpool[s3]` extra.
+Extra keyword arguments are the filesystem's storage options (credentials, endpoint, ...).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 from .errors import StepFailed
 
 IGNORE_FILES = (".flowpoolignore", ".prefectignore")
+S3_PROTOCOLS = ("s3", "s3a")  # s3fs serves both
 
 
 def push_to_remote_storage(url: str, directory: str | None = None, ignore_file: str | None = None,
@@ -92,10 +93,17 @@ def _filesystem(url: str, storage_options: dict[str, Any]):
     try:
         return fsspec.core.url_to_fs(url, **storage_options)
     except ImportError as exc:
-        raise StepFailed(f"cannot reach {url}: {exc}. Install the fsspec package for this "
-                         "protocol where the step runs (or add `requires:` to the step)") from None
+        raise StepFailed(f"cannot reach {url}: {exc}. {install_advice(url)}") from None
     except ValueError as exc:
         raise StepFailed(f"cannot reach {url}: {exc}") from None
+
+
+def install_advice(url: str) -> str:
+    """What to install for the fsspec package of `url`'s protocol: s3 has a flowpool extra."""
+    if url.partition("://")[0] in S3_PROTOCOLS:
+        return "Install flowpool's s3 extra where the step runs: pip install 'flowpool[s3]'"
+    return ("Install the fsspec package for this protocol where the step runs "
+            "(or add `requires:` to the step)")
 
 
 def _call(url: str, action):

@@ -1,6 +1,7 @@
 """The built-in steps other than git_clone, run for real: commands, pip, fsspec, Docker."""
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from orchestrator.steps import (StepFailed, build_docker_image, pip_install_requirements,
                                 pull_from_remote_storage, push_docker_image, push_to_remote_storage,
                                 run_shell_script, set_working_directory)
-from orchestrator.steps.cloud_storage import pull_from_s3, push_to_s3, s3_options
+from orchestrator.steps.cloud_storage import s3_options
 from orchestrator.steps.docker_images import auto_dockerfile
 from orchestrator.steps.names import BUILTINS, builtin_step, providing_package
 
@@ -82,15 +83,34 @@ def test_pulling_from_an_empty_location_is_an_error(tmp_path, in_directory):
         pull_from_remote_storage((tmp_path / "empty").as_uri())
 
 
-def test_a_protocol_without_its_fsspec_package_says_what_to_install(tmp_path, in_directory):
-    pytest.importorskip("fsspec")
-    if _installed("s3fs"):
-        pytest.skip("s3fs is installed here")
+HIDE_S3FS = """
+import sys
+sys.modules["s3fs"] = None  # as if the s3 extra were not installed: importing it fails
+from orchestrator.steps import StepFailed
+from orchestrator.steps.cloud_storage import {step}
+try:
+    {step}("bucket", "folder")
+except StepFailed as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.parametrize("step", ["push_to_s3", "pull_from_s3"])
+def test_without_s3fs_the_s3_steps_name_the_extra_to_install(tmp_path, step):
+    """A fresh interpreter, so no s3 filesystem class is cached from an earlier import."""
+    result = subprocess.run([sys.executable, "-c", HIDE_S3FS.format(step=step)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "cannot reach s3://bucket/folder" in result.stdout
+    assert "pip install 'flowpool[s3]'" in result.stdout
+
+
+def test_other_protocols_without_their_package_say_to_install_it(tmp_path, in_directory):
+    if _installed("gcsfs"):
+        pytest.skip("gcsfs is installed here")
     in_directory(tmp_path / "run")
-    with pytest.raises(StepFailed, match="s3fs"):
-        pull_from_s3("bucket", "folder")
-    with pytest.raises(StepFailed, match="s3fs"):
-        push_to_s3("bucket", "folder")
+    with pytest.raises(StepFailed, match="gcsfs.*Install the fsspec package for this protocol"):
+        pull_from_remote_storage("gs://bucket/folder")
 
 
 def test_aws_credentials_become_s3fs_options():

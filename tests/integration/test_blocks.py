@@ -14,7 +14,7 @@ import pytest
 from tests.deploy.test_corpus import CORPUS
 from tests.integration.test_corpus_cli import write_stub_flows
 
-from .projects import is_registered, run_deployment, write_files
+from .projects import run_deployment, write_files
 from .secrets_check import stack_logs
 
 pytestmark = pytest.mark.integration
@@ -223,42 +223,3 @@ def test_a_corpus_file_using_blocks_names_the_missing_block_then_deploys_once_it
             modal = api.read_deployment("main/prefect-modal-example")
             assert modal.pull_steps[0]["prefect.deployments.steps.git_clone"]["credentials"] \
                 == "{{ prefect.blocks.github-credentials.prefect-modal }}"
-
-
-# Files whose push step reads blocks; S3 is not reachable here, so deploy gets as far as the
-# push itself: (pool, pool type, blocks, a deployment of the file, a secret shown nowhere).
-PUSHING_CORPUS = {
-    "023": ("default-agent-pool", "process", [
-        ("aws-credentials", "s3-storage-credentials-prefect",
-         {"aws_access_key_id": "AKIACORPUS", "aws_secret_access_key": "corpus-s3-secret"})],
-        "get-wallet-valuaions/01 Deploy Wallet Valuations", "corpus-s3-secret"),
-    "024": ("default-docker-pool", "docker", [
-        ("s3-bucket", "minio-prefect-flows", {"bucket_name": "prefect-flows"}),
-        ("aws-credentials", "minio-credentials",
-         {"aws_access_key_id": "minio", "aws_secret_access_key": "minio123"})],
-        "ntfy-default/ntfy-default-deployment", "minio123"),
-}
-
-
-@pytest.mark.parametrize("number", sorted(PUSHING_CORPUS))
-def test_a_corpus_file_with_blocks_in_a_push_step_gets_past_the_blocks(
-        stack, corpus_project, number):
-    """023 (deployment names with spaces) pushes to S3 with an aws-credentials block; 024 to
-    MinIO through an s3-bucket block's field: once the blocks exist, deploy fails only at the
-    push itself, and registers nothing."""
-    pool, kind, blocks, deployment, secret = PUSHING_CORPUS[number]
-    project = corpus_project(number)
-    if stack.cli("work-pool", "inspect", pool).returncode != 0:
-        stack.cli("work-pool", "create", pool, "--type", kind, check=True)
-    missing = stack.cli("deploy", "--all", "--no-prompt", cwd=project)
-    with stack.client() as api:
-        for block_type, name, data in blocks:
-            api.set_block(block_type, name, data)
-    pushed = stack.cli("deploy", "--all", "--no-prompt", cwd=project)
-
-    first_type, first_name, _ = blocks[0]
-    assert missing.returncode == 1
-    assert f"block {first_type}/{first_name} does not exist" in missing.stderr
-    assert pushed.returncode == 1 and "push_to_s3" in pushed.stderr, pushed.stderr
-    assert "does not exist" not in pushed.stderr and secret not in pushed.stderr
-    assert not is_registered(stack, deployment)
