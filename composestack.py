@@ -29,6 +29,7 @@ LOCAL_SERVICE_IMAGES = {"REDIS_IMAGE": "localhost/flowpool-ci-redis:latest",
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 UP_TIMEOUT_S = 600
+CLI_HTTP_TIMEOUT_S = 120  # seconds a request of the test's clients may take on a loaded machine
 
 
 def compose_command() -> list[str] | None:
@@ -110,7 +111,11 @@ class ComposeStack:
 
     def run(self, *args: str) -> str:
         """A one-off command in a container of the `setup` service (the CLI, the key, /app)."""
-        return self.compose("run", "--rm", "--no-deps", "-T", "setup", *args).stdout
+        # a generous HTTP timeout: in CI the stack shares two cores with the rest of the suite,
+        # and a deploy's requests can then wait longer than the client's default 30 s
+        return self.compose("run", "--rm", "--no-deps", "-T",
+                            "-e", f"FLOWPOOL_HTTP_TIMEOUT_S={CLI_HTTP_TIMEOUT_S}",
+                            "setup", *args).stdout
 
     # -- containers --------------------------------------------------------------------
     def containers(self, service: str | None = None, all: bool = False) -> list:
@@ -137,7 +142,7 @@ class ComposeStack:
         return f"http://127.0.0.1:{binding['HostPort']}/api"
 
     def client(self, replica: int = 0, retry_for_s: float = 30.0) -> FlowpoolClient:
-        return FlowpoolClient(self.api_url(replica), retry_for_s=retry_for_s,
+        return FlowpoolClient(self.api_url(replica), CLI_HTTP_TIMEOUT_S, retry_for_s=retry_for_s,
                               api_key=self.api_key)
 
     def wait_healthy(self, replica: int, timeout_s: float = 120) -> None:
