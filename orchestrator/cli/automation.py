@@ -105,11 +105,10 @@ def read_automation_file(path: Path) -> list[AutomationCreate]:
 
 def _trigger_summary(automation: Automation) -> str:
     trigger = automation.trigger
+    within = f" within {trigger.within:g}s" if trigger.within else ""
     if trigger.is_composite:
-        within = f" within {trigger.within:g}s" if trigger.within else ""
         return f"{trigger.type}: {trigger.required} of {len(trigger.triggers)} parts{within}"
     expect = ",".join(trigger.expect) or "any event"
-    within = f" within {trigger.within:g}s" if trigger.within else ""
     if trigger.posture.value == "Proactive":
         return f"fewer than {trigger.threshold} x {expect}{within}"
     return f"{trigger.threshold} x {expect}{within}"

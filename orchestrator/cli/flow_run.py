@@ -17,7 +17,6 @@ from .common import client
 from .artifact_output import print_artifacts
 from .output import (OUTPUT_OPTION, Output, format_cell, print_fields, print_table, show,
                      show_table, state_label, waiting_code, waiting_text)
-
 from .task_run import TASK_RUN_COLUMNS, task_run_row
 
 app = typer.Typer(help="Flow runs: their states, results and logs.", no_args_is_help=True)

@@ -6,7 +6,6 @@ import typer
 from ..models import WorkQueueCreate, WorkQueueDetail
 from .common import client
 from .output import OUTPUT_OPTION, Output, print_fields, show, show_table
-
 from .work_pool import describe_usage, print_holders
 
 app = typer.Typer(help="Work queues: priorities and limits inside a work pool.", no_args_is_help=True)

@@ -18,7 +18,7 @@ from ..models import DeploymentCreate
 from ..parameters import parameter_schema, parse_assignments, validate_against_schema
 from ..schedules import check_schedule_parameters, describe
 from .from_project import (ALL_OPTION, DRY_RUN_OPTION, FILE_OPTION, NO_PROMPT_OPTION,
-                           DeployFlags, deploy_project, project_deploy_wanted)
+                           DeployFlags, deploy_project, project_deploy_wanted, run_hint)
 from .requests import RunOptions, warn_literal_secrets
 
 
@@ -105,7 +105,7 @@ def _print_registered(d) -> None:
                    + ("" if stored.active else " (paused)"))
     if d.schedules:
         typer.echo(f"Upcoming runs: flowpool deployment inspect {shlex.quote(d.full_name)}")
-    typer.echo(f"Run it with: flowpool deployment run {shlex.quote(d.full_name)}")
+    typer.echo(run_hint(d.full_name))
 
 
 def _check_schedules(request: DeploymentCreate) -> None:

@@ -239,4 +239,9 @@ def show_registered(deployments: list[Deployment], output: Output, several: bool
             typer.echo(f"  schedule: {describe(stored.schedule)}"
                        + ("" if stored.active else " (paused)"))
     if len(deployments) == 1:
-        typer.echo(f"Run it with: flowpool deployment run {shlex.quote(deployments[0].full_name)}")
+        typer.echo(run_hint(deployments[0].full_name))
+
+
+def run_hint(full_name: str) -> str:
+    """The command that runs a deployment just made (its name quoted: names may hold spaces)."""
+    return f"Run it with: flowpool deployment run {shlex.quote(full_name)}"

@@ -81,8 +81,8 @@ def shipped(client: RecordingClient, *batches: ReportBatch) -> list[dict]:
     return client.bodies
 
 
-def test_queued_batches_are_merged_the_latest_snapshot_of_each_run_winning():
-    client = RecordingClient()
+def held_sending(client: RecordingClient) -> tuple[threading.Event, threading.Event]:
+    """Make the client's sends wait for `gate`; `in_flight` is set once one started."""
     in_flight, gate = threading.Event(), threading.Event()
     original = client.send_reports
 
@@ -92,6 +92,12 @@ def test_queued_batches_are_merged_the_latest_snapshot_of_each_run_winning():
         return original(run_id, body)
 
     client.send_reports = slow_send
+    return in_flight, gate
+
+
+def test_queued_batches_are_merged_the_latest_snapshot_of_each_run_winning():
+    client = RecordingClient()
+    in_flight, gate = held_sending(client)
     reporter = HttpReporter(client, ROOT)
     reporter.send(ReportBatch([], [task_run(0)], [], []))  # in flight while the rest queue
     assert in_flight.wait(5)
@@ -142,19 +148,12 @@ def test_known_secrets_are_masked_in_what_is_sent():
 
 def test_the_root_s_own_log_lines_are_handed_over_at_close_masked_and_the_rest_shipped():
     client, handed = RecordingClient(), []
-    in_flight, gate = threading.Event(), threading.Event()
-    original = client.send_reports
-
-    def slow_send(run_id, body):
-        in_flight.set()
-        assert gate.wait(5)
-        return original(run_id, body)
+    in_flight, gate = held_sending(client)
 
     def own_logs(entries):
         handed.extend(entries)
         gate.set()  # what is still queued is shipped after the hand-over
 
-    client.send_reports = slow_send
     reporter = HttpReporter(client, ROOT, secrets={"hunter2-password"}, own_logs=own_logs)
     reporter.send(ReportBatch([], [task_run(0)], [], []))  # in flight while the rest queue
     assert in_flight.wait(5)
