@@ -225,13 +225,13 @@ def one_run_memory(api, worker_pid: int, deployment: str) -> dict:
             "run_peak_private_mib": round(peak["private"] / 1024, 1)}
 
 
-def wait_idle_tree(worker_pid: int, limit: int, timeout_s: float = 60) -> None:
-    """The worker's slots (and their zygotes) are up: the tree stops growing."""
+def wait_idle_tree(worker_pid: int, timeout_s: float = 60) -> None:
+    """The worker's slots and its zygote are up: the tree stops growing for two seconds."""
     sizes = []
 
     def settled() -> bool:
         sizes.append(len(process_tree(worker_pid)))
-        return len(sizes) > 10 and sizes[-1] == sizes[-10] and sizes[-1] > limit
+        return len(sizes) > 10 and sizes[-1] == sizes[-10]
 
     wait_for(settled, timeout_s, "the worker's processes to settle", interval_s=0.2)
 
@@ -248,7 +248,7 @@ def start_path(stack: LocalStack, project: Path, start: str, args) -> dict:
     with stack.client(retry_for_s=10) as api:
         for limit in args.limits:
             worker = stack.start_worker(pool, "--limit", str(limit), env=env)
-            wait_idle_tree(worker.pid, limit)
+            wait_idle_tree(worker.pid)
             for _ in range(limit):  # every slot has run once
                 wait_final(api, api.create_flow_run(f"trivial/{pool}", FlowRunCreate()).id)
             if limit == MEMORY_LIMIT:

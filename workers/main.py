@@ -12,6 +12,8 @@ from orchestrator.keys import celery_queue
 
 from . import context
 
+THREADS = "workers.thread_pool:WakingThreadPool"
+
 
 def default_worker_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -42,19 +44,42 @@ def start_worker(settings: Settings, pool_name: str, limit: int, name: str | Non
         process_start=settings.process_start,
         http_timeout_s=settings.http_timeout_s, http_retry_for_s=settings.http_retry_for_s))
     client.close()
+    from celery.utils.nodenames import default_nodename, host_format
+
     from .app import configure
 
     app = configure(broker_url)
+    celery_pool = choose_celery_pool(pool.type, settings.process_cgroups)
     if pool.type == "process" and settings.process_start == "fork":
-        from celery.signals import worker_process_init
+        from celery.signals import worker_init, worker_process_init
 
         from .warm_start import prestart
 
-        worker_process_init.connect(prestart, weak=False)  # each slot's zygote, ready early
-    argv = ["worker", "-Q", ",".join(celery_queue(pool_name, q) for q in chosen),
-            "-c", str(limit), "-P", "prefork", "-n", f"{name}@%h", "-l", "INFO",
-            "--without-mingle", "--without-gossip", "--without-heartbeat"]
-    return app.worker_main(argv) or 0
+        # the zygote, ready before the first run: the worker's own, or each prefork slot's
+        ready = worker_init if celery_pool == THREADS else worker_process_init
+        ready.connect(prestart, weak=False)
+    # Celery's worker itself, not its command line, which loads every command plugin found
+    # installed (a REPL, monitoring tools) into the worker's memory for nothing.
+    worker = app.Worker(
+        hostname=host_format(default_nodename(f"{name}@%h")), pool_cls=celery_pool,
+        concurrency=limit, loglevel=logging.INFO,
+        queues=[celery_queue(pool_name, q) for q in chosen],
+        without_mingle=True, without_gossip=True, without_heartbeat=True)
+    worker.start()
+    return worker.exitcode or 0
+
+
+def choose_celery_pool(pool_type: str, use_cgroups: bool) -> str:
+    """Threads, one per slot, in this process: unless the pool runs local processes and
+    they cannot be given a cgroup each, the only way to tell apart the processes of runs
+    supervised side by side. Then each slot is a prefork process of its own."""
+    if pool_type != "process":
+        return THREADS
+    from .process_tree import cgroups_usable
+
+    if cgroups_usable(use_cgroups):
+        return THREADS
+    return "prefork"
 
 
 def _check_infrastructure(worker_type: str) -> None:

@@ -128,14 +128,12 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Pr
     cold_reason = warm_start.cold_start_reason(job, env, ctx.process_start)
     zygote = warm_start.zygote() if cold_reason is None else None  # before the run's cgroup
     processes = process_tree.track(run.id, run.attempt, ctx.process_cgroups)
-    launch_read, launch_write = os.pipe()
-    report_read, report_write = os.pipe()
 
-    def start_warm() -> warm_start.WarmProcess:
+    def start_warm(launch_read: int, report_write: int) -> warm_start.WarmProcess:
         return zygote.fork(run.id, cwd, env, launch_read, report_write,
                            getattr(processes, "path", None))
 
-    def start_cold() -> subprocess.Popen:
+    def start_cold(launch_read: int, report_write: int) -> subprocess.Popen:
         command = engine_command(job.get("command"), run.id, python=sys.executable)
         return subprocess.Popen(
             command, cwd=cwd, env={**env, LAUNCH_FD_VARIABLE: str(launch_read),
@@ -143,15 +141,27 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Pr
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True, pass_fds=(launch_read, report_write))
 
+    started = None
+    if zygote is not None:
+        try:
+            started = _start(processes, start_warm, start_joins=True)
+        except warm_start.WarmStartFailed as exc:
+            log.warning("run %s: no warm start (%s); starting it cold", run.id, exc)
+    if started is None:  # new pipes: a late warm child holds the first ones, and exits on them
+        started = _start(processes, start_cold)
+    popen, launch_write, report_read = started
+    hand_over(launch_write, claimed)
+    return ProcessHandle(popen, processes, bool(job.get("stream_output", True)),
+                         run_secrets(job, claimed, env), report_read, run_name=run.name)
+
+
+def _start(processes: process_tree.RunProcesses, start, start_joins: bool = False):
+    """(the run's main process, the write end of its launch pipe, the read end of its
+    report pipe), started by `start(launch_read, report_write)`."""
+    launch_read, launch_write = os.pipe()
+    report_read, report_write = os.pipe()
     try:
-        popen = None
-        if zygote is not None:
-            try:
-                popen = processes.spawn(start_warm, start_joins=True)
-            except warm_start.WarmStartFailed as exc:
-                log.warning("run %s: no warm start (%s); starting it cold", run.id, exc)
-        if popen is None:
-            popen = processes.spawn(start_cold)
+        popen = processes.spawn(lambda: start(launch_read, report_write), start_joins)
     except BaseException:
         os.close(launch_write)
         os.close(report_read)
@@ -159,9 +169,7 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Pr
     finally:
         os.close(launch_read)
         os.close(report_write)
-    hand_over(launch_write, claimed)
-    return ProcessHandle(popen, processes, bool(job.get("stream_output", True)),
-                         run_secrets(job, claimed, env), report_read, run_name=run.name)
+    return popen, launch_write, report_read
 
 
 def hand_over(fd: int, claimed: ClaimedRun) -> None:

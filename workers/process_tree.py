@@ -8,13 +8,17 @@ processes, whatever they do. Elsewhere (cgroup v1 only, a read-only /sys/fs/cgro
 pid from the supervising process, which is a child subreaper: an orphan of the run is
 reparented to it, not to init, so the walk still finds it.
 
-The supervising process is the one that starts the run's process: the Celery prefork pool
-process executing the task, which supervises one run at a time. So every child it has, apart
+The supervising process is the one that starts the run's process. In a worker of the
+threads pool (the default where run cgroups can be made) it supervises every run of the
+worker at once: a run's processes are told apart by their cgroup alone, moves between
+cgroups are made one at a time (a move takes the whole process, every thread), and only the
+orphans no one else waits for are reaped here. Without cgroups the worker uses Celery's
+prefork pool, where a pool process supervises one run at a time: every child it has, apart
 from the ones it had before the launch (its warm-start process among them), belongs to the
 run it supervises; a warm start's main process is the warm-start process's child, and is
-walked from its own pid. It is a subreaper
-in both modes (so orphans never pile up as zombies under a worker that is pid 1 of a
-container), and it reaps the orphans reparented to it.
+walked from its own pid. It is a subreaper in both modes (so orphans never pile up as
+zombies under a worker that is pid 1 of a container), and it reaps the orphans reparented
+to it.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ import logging
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -35,6 +40,28 @@ RUN_CGROUP_PREFIX = "flowpool-run-"
 LEFTOVER_AGE_S = 60.0
 _cgroups_unusable: str | None = None  # why this process cannot use cgroups, once known
 _cgroup_moves_allowed = False  # this process moved itself into a run's cgroup once
+# Held while a child of this process starts (until it is known whose it is to reap) and
+# while this process is out of its own cgroup (a move takes every thread along, and a child
+# started meanwhile would land in a run's cgroup).
+starting = threading.RLock()
+_waited_for: set[int] = set()  # children a Popen waits for: reap() leaves them alone
+_live: set["RunProcesses"] = set()  # the runs being supervised here
+_live_lock = threading.Lock()
+# Several runs supervised at once (the threads pool): only a cgroup can tell them apart.
+shared = False
+
+
+def cgroups_usable(use_cgroups: bool) -> bool:
+    """Whether this process can give each run a cgroup of its own (tried once, for real)."""
+    if not use_cgroups:
+        return False
+    try:
+        CgroupProcesses.create(f"{RUN_CGROUP_PREFIX}probe-{os.getpid()}").close()
+    except OSError as exc:
+        global _cgroups_unusable
+        _cgroups_unusable = str(exc)
+        return False
+    return True
 
 
 def track(run_id: str, attempt: int, use_cgroups: bool) -> "RunProcesses":
@@ -45,10 +72,21 @@ def track(run_id: str, attempt: int, use_cgroups: bool) -> "RunProcesses":
         try:
             return CgroupProcesses.create(f"{RUN_CGROUP_PREFIX}{run_id}-{attempt}")
         except OSError as exc:  # cgroup v1 only, read-only, not delegated to this user...
+            if shared:  # the parent-pid walk cannot tell runs apart: the run cannot start
+                raise
             _cgroups_unusable = str(exc)
             log.info("no cgroup for flow runs here (%s); tracking their processes by parent"
                      " pid, as a child subreaper", exc)
     return TreeProcesses()
+
+
+def kill_every_run() -> None:
+    """Kill the processes of every run supervised here (a worker's cold shutdown): each
+    supervisor then sees its run's process exit."""
+    with _live_lock:
+        runs = list(_live)
+    for run in runs:
+        run.kill_all(timeout_s=1.0)
 
 
 class RunProcesses:
@@ -61,8 +99,13 @@ class RunProcesses:
         """Start the run's main process with `start()`, tracked from its first instruction
         (`start_joins`: `start()` puts it in the run's cgroup itself, as the warm-start
         process does)."""
-        popen = start()
-        self.main_pid = popen.pid
+        with starting:
+            popen = start()
+            self.main_pid = popen.pid
+            if isinstance(popen, subprocess.Popen):  # a cold start: Popen reaps it
+                waited_for(popen.pid)
+        with _live_lock:
+            _live.add(self)
         return popen
 
     def pids(self) -> set[int]:
@@ -88,18 +131,48 @@ class RunProcesses:
         return True
 
     def reap(self) -> None:
-        """Reap the run's orphans that died here; the main process is Popen's to wait for."""
-        while True:
-            try:
-                found = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-            except ChildProcessError:
-                return
-            if found is None or found.si_pid == self.main_pid:
-                return
-            os.waitpid(found.si_pid, 0)
+        """Reap the orphans reparented here that died: none is waited for by anyone else
+        (a Popen waits for its own child, the warm-start process among them)."""
+        reap_orphans()
 
     def close(self) -> None:
-        pass
+        _waited_for.discard(self.main_pid)
+        with _live_lock:
+            _live.discard(self)
+
+
+def waited_for(pid: int) -> None:
+    """`pid` is a child whose exit a Popen collects: never reap it here."""
+    _waited_for.add(pid)
+
+
+def reap_orphans() -> None:
+    with starting:
+        _reap_unwaited()
+
+
+def _reap_unwaited() -> None:
+    while True:
+        try:  # the cheap look: one child that has exited, if any, left unreaped
+            found = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if found is None:
+            return
+        if found.si_pid in _waited_for:  # a Popen's: look past it, at every exited child
+            for pid in _zombie_children() - _waited_for:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)
+            return
+        with contextlib.suppress(ChildProcessError):  # another thread reaped it meanwhile
+            os.waitpid(found.si_pid, os.WNOHANG)
+
+
+def _zombie_children() -> set[int]:
+    """This process's children that have exited and wait to be reaped."""
+    me = os.getpid()
+    return {pid for pid, (ppid, state) in _process_table().items()
+            if ppid == me and state == "Z"}
 
 
 class TreeProcesses(RunProcesses):
@@ -152,8 +225,9 @@ class CgroupProcesses(RunProcesses):
         process (a move costs milliseconds, the first into a new cgroup more)."""
         global _cgroup_moves_allowed
         try:
-            join_cgroup(path)
-            join_cgroup(home)
+            with starting:
+                join_cgroup(path)
+                join_cgroup(home)
         except OSError:
             path.rmdir()
             raise
@@ -167,16 +241,17 @@ class CgroupProcesses(RunProcesses):
         cgroup.)"""
         if start_joins:
             return super().spawn(start)
-        home = own_cgroup()
-        join_cgroup(self.path)
-        try:
-            popen = super().spawn(start)
-        except BaseException:
+        with starting:
+            home = own_cgroup()
+            join_cgroup(self.path)
+            try:
+                popen = start()
+            except BaseException:
+                join_cgroup(home)
+                self.close()
+                raise
             join_cgroup(home)
-            self.close()
-            raise
-        join_cgroup(home)
-        return popen
+        return super().spawn(lambda: popen)
 
     def pids(self) -> set[int]:
         try:
@@ -193,6 +268,7 @@ class CgroupProcesses(RunProcesses):
             super()._kill_once(pids)
 
     def close(self) -> None:
+        super().close()
         try:
             self.path.rmdir()
         except FileNotFoundError:

@@ -15,19 +15,23 @@ cannot be started or does not answer.
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 import os
-import select
+import queue
+import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 from typing import Mapping
 
 from orchestrator.masking import is_secret_name, mask_text
 from orchestrator.warm_protocol import receive_message, send_message
 
+from . import process_tree
 from .infrastructure import WORKER_ONLY_SETTINGS
 
 log = logging.getLogger("flowpool.worker")
@@ -66,105 +70,128 @@ def zygote_environment(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 class Zygote:
-    """This process's warm-start process, and the messages it sends."""
+    """This process's warm-start process, shared by every run this process supervises.
+
+    One reader thread takes every message the zygote sends: the answer to a fork request
+    goes to the thread that asked (by the request's id), an exit code is kept until the
+    run's supervisor asks for it."""
 
     def __init__(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = {**zygote_environment(os.environ), "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "orchestrator.engine.zygote", str(theirs.fileno())],
-            env=env, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),))
+        with process_tree.starting:  # in this process's cgroup, and its exit is Popen's
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "orchestrator.engine.zygote", str(theirs.fileno())],
+                env=env, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),))
+            process_tree.waited_for(self.process.pid)
         theirs.close()
         self.sock = ours
+        self._send_lock = threading.Lock()
+        self._changed = threading.Condition()  # an answer, an exit or the end came in
+        self._answers: dict[str, dict] = {}  # request id -> answer, for the thread waiting
+        self._abandoned: set[str] = set()  # requests whose asker gave up (a late fork dies)
         self.exits: dict[int, int] = {}  # pid -> exit code, of children not yet waited for
         self.ready = False
+        self.gone = False
+        threading.Thread(target=self._read, name="warm-start-reader", daemon=True).start()
 
     def alive(self) -> bool:
-        return self.process.poll() is None and self.sock.fileno() >= 0
+        return not self.gone and self.process.poll() is None
 
     def check_ready(self) -> None:
         """A zygote still importing would delay the run (and its lease) by more than a
         cold start costs: that run starts cold."""
+        if self.gone:
+            raise WarmStartFailed("the warm-start process is gone")
         if not self.ready:
-            try:
-                self._next("ready", 0)
-            except WarmStartFailed:
-                if self.alive():
-                    raise WarmStartFailed("the warm-start process is still starting") from None
-                raise
-            self.ready = True
+            raise WarmStartFailed("the warm-start process is still starting")
 
     def fork(self, run_id: str, cwd: str, env: Mapping[str, str], launch_fd: int,
              report_fd: int, cgroup: Path | None) -> "WarmProcess":
         """The run's process, forked by the zygote (in `cgroup` if given)."""
         self.check_ready()
+        request_id = f"{run_id}/{next(_request_ids)}"
         read_end, write_end = os.pipe()
-        request = {"run_id": run_id, "cwd": cwd, "env": dict(env),
+        request = {"id": request_id, "run_id": run_id, "cwd": cwd, "env": dict(env),
                    "cgroup": str(cgroup) if cgroup else None}
         try:
-            send_message(self.sock, request, [write_end, launch_fd, report_fd])
+            with self._send_lock:
+                send_message(self.sock, request, [write_end, launch_fd, report_fd])
         except OSError as exc:
             os.close(read_end)
             raise WarmStartFailed(f"the warm-start process is gone ({exc})") from exc
         finally:
             os.close(write_end)
         try:
-            answer = self._next("pid", ANSWER_TIMEOUT_S)
+            answer = self._answer(request_id, ANSWER_TIMEOUT_S)
         except WarmStartFailed:
             os.close(read_end)
-            self.kill()  # a late fork must not run the flow next to the cold start
             raise
         return WarmProcess(self, answer["pid"], os.fdopen(read_end, "rb"))
 
     def exit_code(self, pid: int, timeout_s: float | None) -> int | None:
-        """`pid`'s exit code once the zygote reports it within `timeout_s`; None before."""
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while pid not in self.exits:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not self._receive(left):
-                if deadline is not None and time.monotonic() >= deadline:
-                    return None
-        return self.exits.pop(pid)
+        """`pid`'s exit code once the zygote reports it within `timeout_s`; None before.
+        Raises WarmStartFailed if the zygote ended first."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: pid in self.exits or self.gone, timeout_s):
+                return None
+            if pid in self.exits:
+                return self.exits.pop(pid)
+        raise WarmStartFailed("the warm-start process ended")
 
     def kill(self) -> None:
         """End the zygote; a child it forked dies with it (or, not yet the engine, sees
         its parent gone and exits)."""
-        self.sock.close()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # the reader sees the end
         self.process.kill()
         self.process.wait()
 
-    def _next(self, key: str, timeout_s: float) -> dict:
-        """The next message holding `key` (exits met on the way are kept)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            message = self._receive(max(0.0, deadline - time.monotonic()))
-            if message and "error" in message:
-                raise WarmStartFailed(message["error"])
-            if message and key in message:
-                return message
-            if message is None and time.monotonic() >= deadline:
+    def _answer(self, request_id: str, timeout_s: float) -> dict:
+        with self._changed:
+            if not self._changed.wait_for(
+                    lambda: request_id in self._answers or self.gone, timeout_s):
+                self._abandoned.add(request_id)
                 raise WarmStartFailed(f"no answer from the warm-start process in {timeout_s:g}s")
+            if request_id not in self._answers:
+                raise WarmStartFailed("the warm-start process ended")
+            answer = self._answers.pop(request_id)
+        if "error" in answer:
+            raise WarmStartFailed(answer["error"])
+        return answer
 
-    def _receive(self, timeout_s: float | None) -> dict | None:
-        """One message within `timeout_s`, None if none came. If the zygote is gone, so are
-        its children (it is their parent, and they die with it): each is reported killed."""
-        if self.sock.fileno() < 0:
-            raise WarmStartFailed("the warm-start process is gone")
-        readable, _, _ = select.select([self.sock], [], [], timeout_s)
-        if not readable:
-            return None
-        message, _ = receive_message(self.sock)
-        if message is None:
-            self._lost()
-            raise WarmStartFailed("the warm-start process ended")
-        if "exit" in message:
-            self.exits[message["exit"]] = message["code"]
-        return message
-
-    def _lost(self) -> None:
+    def _read(self) -> None:
+        """Every message, until the zygote is gone: then so are its children (it is their
+        parent, and they die with it), each reported killed to whoever waits for it."""
+        try:
+            while True:
+                message, _ = receive_message(self.sock)
+                if message is None:
+                    break
+                self._take(message)
+        except OSError:
+            pass
         log.warning("the warm-start process ended (code %s); starting another for the next run",
                     self.process.poll())
+        with self._changed:
+            self.gone = True
+            self._changed.notify_all()
         self.sock.close()
+
+    def _take(self, message: dict) -> None:
+        with self._changed:
+            if "ready" in message:
+                self.ready = True
+            elif "exit" in message:
+                self.exits[message["exit"]] = message["code"]
+            elif message.get("id") in self._abandoned:
+                self._abandoned.discard(message["id"])
+                if "pid" in message:  # its asker started the run cold: this one must not run
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(message["pid"], signal.SIGKILL)
+            elif "id" in message:
+                self._answers[message["id"]] = message
+            self._changed.notify_all()
 
 
 class WarmProcess:
@@ -194,19 +221,50 @@ class WarmProcess:
 
 _zygote: Zygote | None = None
 _zygote_pid = 0  # the process that started it: a forked process needs its own
+_zygote_lock = threading.Lock()
+_request_ids = itertools.count()
+_starts: queue.Queue | None = None  # asks the starter thread for a new zygote
+_starts_pid = 0  # the process whose starter thread that is
 
 
 def zygote() -> Zygote | None:
     """This process's zygote, started if needed; None (logged) if it cannot start."""
     global _zygote, _zygote_pid
-    if _zygote is not None and _zygote_pid == os.getpid() and _zygote.alive():
+    with _zygote_lock:
+        if _zygote is not None and _zygote_pid == os.getpid() and _zygote.alive():
+            return _zygote
+        try:
+            _zygote, _zygote_pid = _start_zygote(), os.getpid()
+        except OSError as exc:
+            log.warning("could not start the warm-start process (%s); runs start cold", exc)
+            _zygote = None
         return _zygote
-    try:
-        _zygote, _zygote_pid = Zygote(), os.getpid()
-    except OSError as exc:
-        log.warning("could not start the warm-start process (%s); runs start cold", exc)
-        _zygote = None
-    return _zygote
+
+
+def _start_zygote() -> Zygote:
+    """A zygote started by a thread that lives as long as this process: its parent-death
+    signal fires when the thread that started it ends, not the process, and a pool's thread
+    may end (at shutdown) while other threads' runs still need it."""
+    global _starts, _starts_pid
+    if _starts is None or _starts_pid != os.getpid():
+        _starts, _starts_pid = queue.Queue(), os.getpid()
+        threading.Thread(target=_starter, args=(_starts,), name="warm-start-starter",
+                         daemon=True).start()
+    answer: queue.Queue = queue.Queue(1)
+    _starts.put(answer)
+    started = answer.get()
+    if isinstance(started, OSError):
+        raise started
+    return started
+
+
+def _starter(requests: queue.Queue) -> None:
+    while True:
+        answer = requests.get()
+        try:
+            answer.put(Zygote())
+        except OSError as exc:
+            answer.put(exc)
 
 
 def prestart(**_signal) -> None:

@@ -6,7 +6,8 @@ talks to it over the Unix socket FD. Each request is the run's id, environment, 
 directory and cgroup, with three descriptors attached: where the run's output goes, the pipe
 its claimed run comes from and the one its engine tells the worker its final report on. The zygote forks the run's process inside the run's cgroup (so
 it is tracked from its first instruction), answers with its pid and, when it exits, its exit
-code. The child starts a session of its own, takes the run's environment, directory and
+code (each answer names the request it answers, as several of the worker's threads may
+be asking). The child starts a session of its own, takes the run's environment, directory and
 output, and runs the engine exactly as `python -m orchestrator.engine` would.
 
 Messages are those of `warm_protocol`. The zygote imports what every
@@ -58,15 +59,16 @@ def serve(sock: socket.socket) -> None:
                 request, fds = receive_message(sock, max_fds=3)
                 if request is None:
                     return  # the supervising process is gone; its runs die with us
+                answer = {"id": request.get("id")}  # several threads may be asking
                 try:
                     pid = start_child(sock, request, fds, list(children))
                 except OSError as exc:  # no fork, or no way into the run's cgroup
                     for fd in fds:
                         os.close(fd)
-                    send_message(sock, {"error": str(exc)})
+                    send_message(sock, {**answer, "error": str(exc)})
                     continue
                 children[os.pidfd_open(pid)] = pid
-                send_message(sock, {"pid": pid})
+                send_message(sock, {**answer, "pid": pid})
             else:
                 pid = children.pop(ready)
                 os.close(ready)
