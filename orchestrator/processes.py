@@ -20,6 +20,19 @@ def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
         pass
 
 
+def set_process_name(name: str) -> None:
+    """The name `ps -o comm`, `top` and /proc/PID/comm show (15 bytes at most; Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    PR_SET_NAME = 15
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_NAME, name.encode()[:15])
+    except OSError:
+        pass
+
+
 def exit_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit, so `finally:` blocks run and children are stopped."""
     def _raise(signum, _frame):

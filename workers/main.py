@@ -1,9 +1,11 @@
 """`flowpool worker start`: a Celery worker consuming one pool's queues in priority order."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
+import sys
 
 from config.settings import Settings
 from orchestrator.client import FlowpoolClient
@@ -11,8 +13,11 @@ from orchestrator.errors import FieldError, InvalidInput
 from orchestrator.keys import celery_queue
 
 from . import context
+from .warm_start import zygote_environment
 
 THREADS = "workers.thread_pool:WakingThreadPool"
+CLEAN_START_FD_VARIABLE = "FLOWPOOL_WORKER_START_FD"
+MAX_START_BYTES = 1 << 20  # a pipe holds this much at most (Linux's default maximum)
 
 
 def default_worker_name() -> str:
@@ -20,7 +25,11 @@ def default_worker_name() -> str:
 
 
 def start_worker(settings: Settings, pool_name: str, limit: int, name: str | None,
-                 work_queues: list[str] | None = None, worker_type: str | None = None) -> int:
+                 work_queues: list[str] | None = None, worker_type: str | None = None,
+                 clean: bool = False) -> int:
+    """Check the arguments against the API, then run the worker until it is stopped. A
+    threads-pool worker of warm process runs first restarts clean (`clean_start`), unless
+    it is that restart (`clean`)."""
     client = FlowpoolClient(settings.api_url, settings.http_timeout_s, settings.http_retry_for_s,
                             settings.api_key)
     pool = client.read_work_pool(pool_name)
@@ -34,6 +43,12 @@ def start_worker(settings: Settings, pool_name: str, limit: int, name: str | Non
     queues = [q.name for q in client.list_work_queues(pool_name)]
     chosen = _choose_queues(queues, work_queues, pool_name)
     name = name or default_worker_name()
+    celery_pool = choose_celery_pool(pool.type, settings.process_cgroups)
+    if celery_pool == THREADS and pool.type == "process" and settings.process_start == "fork":
+        if not clean:
+            client.close()
+            restart_clean({"pool_name": pool_name, "limit": limit, "name": name,
+                           "work_queues": work_queues, "worker_type": worker_type})
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     context.set_current(context.WorkerContext(
@@ -49,7 +64,6 @@ def start_worker(settings: Settings, pool_name: str, limit: int, name: str | Non
     from .app import configure
 
     app = configure(broker_url)
-    celery_pool = choose_celery_pool(pool.type, settings.process_cgroups)
     if pool.type == "process" and settings.process_start == "fork":
         from celery.signals import worker_init, worker_process_init
 
@@ -101,3 +115,33 @@ def _choose_queues(queues: list[str], wanted: list[str] | None, pool_name: str) 
         raise InvalidInput(f"pool {pool_name!r} has no work queue {', '.join(unknown)}", [FieldError(
             "--work-queue", f"use one of: {', '.join(queues)}")])
     return [q for q in queues if q in wanted]  # keep the pool's priority order
+
+
+def restart_clean(arguments: dict) -> None:
+    """Replace this process with a clean start of the worker (`workers/clean_start.py`);
+    returns only if it cannot (an environment too large to pass on a pipe), and then the
+    worker starts here, with a warm-start process of its own interpreter."""
+    payload = json.dumps({"environ": dict(os.environ), "arguments": arguments}).encode()
+    read_end, write_end = os.pipe()
+    try:
+        _fit(write_end, len(payload))
+        os.write(write_end, payload)
+    except OSError:
+        os.close(read_end)
+        return
+    finally:
+        os.close(write_end)
+    os.set_inheritable(read_end, True)
+    env = {**zygote_environment(os.environ), CLEAN_START_FD_VARIABLE: str(read_end)}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "workers.clean_start"], env)
+
+
+def _fit(fd: int, size: int) -> None:
+    """Grow the pipe to hold `size` bytes, so the write cannot wait for a reader."""
+    import fcntl
+
+    if size > MAX_START_BYTES:
+        raise OSError("too large")
+    fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, max(size, 4096))

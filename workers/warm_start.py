@@ -76,16 +76,9 @@ class Zygote:
     goes to the thread that asked (by the request's id), an exit code is kept until the
     run's supervisor asks for it."""
 
-    def __init__(self):
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        env = {**zygote_environment(os.environ), "PYTHONUNBUFFERED": "1"}
-        with process_tree.starting:  # in this process's cgroup, and its exit is Popen's
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "orchestrator.engine.zygote", str(theirs.fileno())],
-                env=env, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),))
-            process_tree.waited_for(self.process.pid)
-        theirs.close()
-        self.sock = ours
+    def __init__(self, process: "subprocess.Popen | ForkedZygote", sock: socket.socket):
+        self.process = process
+        self.sock = sock
         self._send_lock = threading.Lock()
         self._changed = threading.Condition()  # an answer, an exit or the end came in
         self._answers: dict[str, dict] = {}  # request id -> answer, for the thread waiting
@@ -94,6 +87,20 @@ class Zygote:
         self.ready = False
         self.gone = False
         threading.Thread(target=self._read, name="warm-start-reader", daemon=True).start()
+
+    @classmethod
+    def start(cls) -> "Zygote":
+        """A zygote in a new interpreter, started with this process's environment minus
+        its secrets."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = {**zygote_environment(os.environ), "PYTHONUNBUFFERED": "1"}
+        with process_tree.starting:  # in this process's cgroup, and its exit is Popen's
+            process = subprocess.Popen(
+                [sys.executable, "-m", "orchestrator.engine.zygote", str(theirs.fileno())],
+                env=env, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),))
+            process_tree.waited_for(process.pid)
+        theirs.close()
+        return cls(process, ours)
 
     def alive(self) -> bool:
         return not self.gone and self.process.poll() is None
@@ -262,9 +269,49 @@ def _starter(requests: queue.Queue) -> None:
     while True:
         answer = requests.get()
         try:
-            answer.put(Zygote())
+            answer.put(Zygote.start())
         except OSError as exc:
             answer.put(exc)
+
+
+class ForkedZygote:
+    """A zygote this process forked (`workers/clean_start.py`), as much of a Popen as
+    `Zygote` uses."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+        process_tree.waited_for(pid)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # not this process's child any more
+                self.returncode = -signal.SIGKILL
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            try:
+                self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+            except ChildProcessError:
+                self.returncode = -signal.SIGKILL
+        return self.returncode
+
+
+def adopt(pid: int, sock: socket.socket) -> None:
+    """Make the zygote this process forked (child `pid`, on `sock`) its zygote."""
+    global _zygote, _zygote_pid
+    with _zygote_lock:
+        _zygote, _zygote_pid = Zygote(ForkedZygote(pid), sock), os.getpid()
 
 
 def prestart(**_signal) -> None:

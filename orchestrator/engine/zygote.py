@@ -24,16 +24,24 @@ import sys
 from pathlib import Path
 
 from ..models import LAUNCH_FD_VARIABLE, REPORT_FD_VARIABLE
-from ..processes import join_cgroup, own_cgroup, set_parent_death_signal
+from ..processes import join_cgroup, own_cgroup, set_parent_death_signal, set_process_name
 from ..warm_protocol import receive_message, send_message
 from .run import exit_process
 from .run import main as run_engine
 
 READY = "ready"
+PROCESS_NAME = "flowpool-zygote"
+RUN_PROCESS_NAME = "flowpool-run"  # not the zygote's name, which a fork keeps
+
+
+_preloaded = False
 
 
 def preload() -> None:
     """Import and build, once, what every run's engine needs; the children share it."""
+    global _preloaded
+    if _preloaded:
+        return
     from .. import client
     from ..compat import finder, modules  # noqa: F401  (loading a flow file may use them)
     from ..sdk import (flow_engine, flow_parameters, hooks, live_runs,  # noqa: F401
@@ -46,6 +54,7 @@ def preload() -> None:
     client.FlowpoolClient("http://127.0.0.1:9/api").close()  # imports its transport's modules
     gc.collect()
     gc.freeze()  # a child's collections then leave these objects, and their pages, alone
+    _preloaded = True
 
 
 def serve(sock: socket.socket) -> None:
@@ -90,6 +99,7 @@ def start_child(sock: socket.socket, request: dict, fds: list[int], pidfds: list
         if cgroup and pid != 0:
             join_cgroup(home)
     if pid == 0:
+        set_process_name(RUN_PROCESS_NAME)
         sock.close()
         for fd in pidfds:
             os.close(fd)
@@ -132,12 +142,18 @@ def become_run(request: dict, output_fd: int, launch_fd: int, report_fd: int) ->
 
 
 def main(argv: list[str]) -> int:
-    set_parent_death_signal()  # gone with the supervising process, and so are its runs
-    sock = socket.socket(fileno=int(argv[0]))
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which ends us
-    preload()
-    serve(sock)
+    run(socket.socket(fileno=int(argv[0])))
     return 0
+
+
+def run(sock: socket.socket) -> None:
+    """Be the zygote on `sock`: in a new interpreter, or in a process forked from a worker
+    that had imported what runs need (and read none of its secrets yet)."""
+    set_parent_death_signal()  # gone with the supervising process, and so are its runs
+    set_process_name(PROCESS_NAME)  # forked, it would show as its worker does
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which ends us
+    preload()  # nothing to do if it was forked after one
+    serve(sock)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,10 @@ from workers.process_tree import cgroup_dir
 pytestmark = pytest.mark.integration
 
 GRACE_S = 2
+# A secret of the workers' environment, in two halves: the test never holds it whole.
+SECRET_HALVES = ["worker-only-", "secret-4f9a1c"]
 TIMINGS = {"FLOWPOOL_HEARTBEAT_INTERVAL_S": "0.5", "FLOWPOOL_CANCEL_GRACE_S": str(GRACE_S),
-           "FLOWPOOL_DISPATCH_INTERVAL_S": "0.5"}
+           "FLOWPOOL_DISPATCH_INTERVAL_S": "0.5", "DEPLOY_PASSWORD": "".join(SECRET_HALVES)}
 SUBREAPER, SPAWN = {"FLOWPOOL_PROCESS_CGROUPS": "false"}, {"FLOWPOOL_PROCESS_START": "spawn"}
 MODES = {"cgroup": {}, "subreaper": SUBREAPER, "cgroup-spawn": SPAWN,
          "subreaper-spawn": {**SUBREAPER, **SPAWN}}
@@ -63,6 +65,29 @@ def leave_daemons(pid_file: str, main_pid_file: str, then: str = "hang"):
 
 
 @flow
+def search_memory(halves: list):
+    """How often this process's memory holds halves[0] + halves[1] (never made whole here)."""
+    first, second = (half.encode() for half in halves)
+    found = 0
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if "r" not in perms or line.rstrip().endswith(("[vvar]", "[vsyscall]")):
+                continue
+            start, end = (int(x, 16) for x in span.split("-"))
+            try:
+                mem.seek(start)
+                chunk = mem.read(end - start)
+            except (OSError, OverflowError, ValueError):
+                continue
+            at = chunk.find(first)
+            while at >= 0:
+                found += chunk[at + len(first):at + len(first) + len(second)] == second
+                at = chunk.find(first, at + 1)
+    return found
+
+
+@flow
 def linger(marker: str, seconds: float = 1.0):
     """Return at once, leaving a thread that keeps the process up after the report."""
     def finish():
@@ -89,6 +114,8 @@ def pstack(tmp_path_factory):
             stack.cli("deploy", "flows.py:leave_daemons", "--name", name, "--pool", mode,
                       *extra, cwd=project, check=True)
         stack.start_worker(mode, "--limit", "2", env=env)
+        stack.cli("deploy", "flows.py:search_memory", "--name", mode, "--pool", mode,
+                  cwd=project, check=True)
     stack.cli("deploy", "flows.py:linger", "--name", "d", "--pool", "cgroup", cwd=project,
               check=True)
     yield stack
@@ -148,9 +175,9 @@ def run_cgroup(run: Run, mode: str) -> Path | None:
     return cgroup
 
 
-def parent_command(pid: int) -> str:
+def parent_name(pid: int) -> str:
     ppid = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
-    return Path(f"/proc/{ppid}/cmdline").read_text().replace("\0", " ")
+    return Path(f"/proc/{ppid}/comm").read_text().strip()
 
 
 def test_a_run_is_forked_warm_unless_told_to_spawn(pstack, mode, tmp_path):
@@ -158,7 +185,7 @@ def test_a_run_is_forked_warm_unless_told_to_spawn(pstack, mode, tmp_path):
     its own. Cold: a new interpreter, the supervising process's own child."""
     run = Run(pstack, f"leave-daemons/{mode}", tmp_path).started()
 
-    warm = "orchestrator.engine.zygote" in parent_command(run.main_pid)
+    warm = parent_name(run.main_pid) == "flowpool-zygote"
     assert warm is (not mode.endswith("spawn"))
     assert os.getsid(run.main_pid) == run.main_pid == os.getpgid(run.main_pid)
     environ = Path(f"/proc/{run.main_pid}/environ").read_bytes()
@@ -166,6 +193,18 @@ def test_a_run_is_forked_warm_unless_told_to_spawn(pstack, mode, tmp_path):
     run.api.cancel_flow_run(run.id)
     assert run.final().state_type is StateType.CANCELLED
     run.assert_all_gone()
+
+
+def test_a_run_holds_no_secret_of_its_worker_anywhere_in_its_memory(pstack, mode):
+    """The worker's secret environment is neither given to a run nor left in the memory it
+    was forked with (the warm-start process is forked before the worker reads it)."""
+    api = pstack.client(retry_for_s=10)
+    run_id = api.create_flow_run(f"search-memory/{mode}", FlowRunCreate(
+        parameters={"halves": SECRET_HALVES})).id
+    done = wait_for(lambda: (lambda r: r if r.state_type in FINAL_STATES else None)(
+        api.read_flow_run(run_id)), 30, "the search to end")
+    assert done.state_type is StateType.COMPLETED, done.state_message
+    assert done.result == 0
 
 
 def test_cancel_kills_every_process_of_the_run(pstack, mode, tmp_path):

@@ -48,6 +48,7 @@ PARTS = {
     "server": ("orchestrator.server",),
     "admin": ("orchestrator.database_admin",),
     "workers": ("workers",),
+    "worker-process": ("workers.clean_start",),
     "cli": ("orchestrator.cli",),
 }
 
@@ -73,6 +74,8 @@ MAY_IMPORT = {
     "server": {"base", "states", "models", "rules", "redis", "store", "api", "ui", "app",
                "scheduler"},
     "workers": {"base", "states", "models", "rules", "redis", "client"},
+    "worker-process": {"base", "states", "models", "rules", "redis", "client", "sdk", "steps",
+                       "engine", "workers"},
     "admin": {"base", "states", "models", "rules", "store"},
     "cli": {"base", "states", "models", "rules", "redis", "client", "sdk", "steps", "cli-kit",
             "deploy", "server", "admin", "scheduler", "workers"},
