@@ -80,6 +80,10 @@ def start_worker(settings: Settings, pool_name: str, limit: int, name: str | Non
         queues=[celery_queue(pool_name, q) for q in chosen],
         without_mingle=True, without_gossip=True, without_heartbeat=True)
     worker.start()
+    from celery.worker import state
+
+    if state.should_stop not in (None, False) and not state.should_terminate:
+        return 0  # a warm shutdown, asked for (Ctrl-C, SIGTERM), is a clean stop
     return worker.exitcode or 0
 
 
