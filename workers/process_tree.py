@@ -23,6 +23,7 @@ to it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -32,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from orchestrator.processes import cgroup_dir, join_cgroup, own_cgroup, set_child_subreaper
+from orchestrator.processes import join_cgroup, own_cgroup, set_child_subreaper
 
 log = logging.getLogger("flowpool.worker")
 KILL_TIMEOUT_S = 10.0
@@ -62,6 +63,14 @@ def cgroups_usable(use_cgroups: bool) -> bool:
         _cgroups_unusable = str(exc)
         return False
     return True
+
+
+@functools.cache
+def home_cgroup() -> Path:
+    """This process's own cgroup, where it stays but for the instants of a cold start's
+    move (read once, while no move is under way)."""
+    with starting:
+        return own_cgroup()
 
 
 def track(run_id: str, attempt: int, use_cgroups: bool) -> "RunProcesses":
@@ -211,7 +220,7 @@ class CgroupProcesses(RunProcesses):
 
     @classmethod
     def create(cls, name: str) -> "CgroupProcesses":
-        home = own_cgroup()
+        home = home_cgroup()
         _remove_leftovers(home)
         path = home / name
         path.mkdir()
@@ -242,7 +251,7 @@ class CgroupProcesses(RunProcesses):
         if start_joins:
             return super().spawn(start)
         with starting:
-            home = own_cgroup()
+            home = home_cgroup()
             join_cgroup(self.path)
             try:
                 popen = start()

@@ -1,20 +1,24 @@
 """The warm start of process runs: one interpreter with the engine already imported, which
 forks a child per run instead of starting a new interpreter.
 
-A worker's supervising process starts it (`python -m orchestrator.engine.zygote FD`) and
+A worker starts it (`python -m orchestrator.engine.zygote FD`, or forks it: `run()`) and
 talks to it over the Unix socket FD. Each request is the run's id, environment, working
 directory and cgroup, with three descriptors attached: where the run's output goes, the pipe
-its claimed run comes from and the one its engine tells the worker its final report on. The zygote forks the run's process inside the run's cgroup (so
-it is tracked from its first instruction), answers with its pid and, when it exits, its exit
-code (each answer names the request it answers, as several of the worker's threads may
-be asking). The child starts a session of its own, takes the run's environment, directory and
-output, and runs the engine exactly as `python -m orchestrator.engine` would.
+its claimed run comes from and the one its engine tells the worker its final report on. The
+zygote keeps one child forked ahead (a spare), which takes the next request: it moves into
+the run's cgroup, so it is tracked from the run's first instruction, before the zygote
+answers with its pid; when it exits, the zygote reports its exit code (each answer names the
+request it answers, as several of the worker's threads may be asking). The child starts a
+session of its own, takes the run's environment, directory and output, and runs the engine
+exactly as `python -m orchestrator.engine` would.
 
-Messages are those of `warm_protocol`. The zygote imports what every
-run needs and nothing of the run's own code: each child is a copy of that clean state.
+Messages are those of `warm_protocol`. The zygote imports what every run needs and nothing
+of the run's own code: each child is a copy of that clean state.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import gc
 import os
 import select
@@ -32,6 +36,8 @@ from .run import main as run_engine
 READY = "ready"
 PROCESS_NAME = "flowpool-zygote"
 RUN_PROCESS_NAME = "flowpool-run"  # not the zygote's name, which a fork keeps
+SPARE_PROCESS_NAME = "flowpool-spare"
+SPARE_ANSWER_TIMEOUT_S = 1.0  # it answers as soon as it is in the run's cgroup
 
 
 _preloaded = False
@@ -58,26 +64,36 @@ def preload() -> None:
 
 
 def serve(sock: socket.socket) -> None:
-    """Fork a child per request; report each child's exit. Ends when the worker goes."""
+    """Start a child per request; report each child's exit. Ends when the worker goes."""
     children: dict[int, int] = {}  # pidfd -> pid
+    spare: Spare | None = None
     send_message(sock, {READY: os.getpid()})
     while True:
-        readable, _, _ = select.select([sock, *children], [], [])
-        for ready in readable:
+        if spare is None:  # between requests: the next run's fork is off its path
+            spare = Spare.fork(sock, list(children))
+        waiting = [sock, *children, *([spare.pidfd] if spare else [])]
+        for ready in select.select(waiting, [], [])[0]:
             if ready is sock:
                 request, fds = receive_message(sock, max_fds=3)
                 if request is None:
                     return  # the supervising process is gone; its runs die with us
                 answer = {"id": request.get("id")}  # several threads may be asking
                 try:
-                    pid = start_child(sock, request, fds, list(children))
+                    if spare is not None:
+                        pid, pidfd = spare.take(request, fds)
+                    else:
+                        pid = start_child(sock, request, fds, list(children))
+                        pidfd = os.pidfd_open(pid)
                 except OSError as exc:  # no fork, or no way into the run's cgroup
-                    for fd in fds:
-                        os.close(fd)
                     send_message(sock, {**answer, "error": str(exc)})
                     continue
-                children[os.pidfd_open(pid)] = pid
+                finally:
+                    spare = None
+                children[pidfd] = pid
                 send_message(sock, {**answer, "pid": pid})
+            elif spare is not None and ready == spare.pidfd:
+                spare.discard()  # it died waiting: another is forked
+                spare = None
             else:
                 pid = children.pop(ready)
                 os.close(ready)
@@ -85,12 +101,89 @@ def serve(sock: socket.socket) -> None:
                 send_message(sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
+class Spare:
+    """A child forked ahead of the next request and waiting for it, so that a run starts
+    without a fork on its path. Given a run, it moves itself into the run's cgroup, says so,
+    and only then becomes the run: the worker learns its pid once it is tracked."""
+
+    def __init__(self, pid: int, sock: socket.socket):
+        self.pid, self.sock, self.pidfd = pid, sock, os.pidfd_open(pid)
+
+    @classmethod
+    def fork(cls, zygote_sock: socket.socket, pidfds: list[int]) -> "Spare | None":
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return None  # each request forks its own child meanwhile
+        if pid == 0:
+            zygote_sock.close()
+            ours.close()
+            for fd in pidfds:
+                os.close(fd)
+            wait_for_run(theirs)  # never returns
+        theirs.close()
+        ours.settimeout(SPARE_ANSWER_TIMEOUT_S)
+        return cls(pid, ours)
+
+    def take(self, request: dict, fds: list[int]) -> tuple[int, int]:
+        """Hand the run to the spare: (its pid, its pidfd) once it is in the run's cgroup."""
+        try:
+            send_message(self.sock, request, fds)
+            reply, _ = receive_message(self.sock)
+        except OSError:
+            reply = None
+        finally:
+            for fd in fds:  # the spare's now
+                os.close(fd)
+        if reply is None or "error" in reply:
+            self.discard(kill=True)
+            raise OSError(reply["error"] if reply else "the spare process did not answer")
+        self.sock.close()
+        return self.pid, self.pidfd
+
+    def discard(self, kill: bool = False) -> None:
+        if kill:
+            os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        os.close(self.pidfd)
+        self.sock.close()
+
+
+def wait_for_run(sock: socket.socket) -> None:
+    """In a spare: wait for a run, move into its cgroup, confirm, become it."""
+    code = 0
+    try:
+        set_process_name(SPARE_PROCESS_NAME)
+        request, fds = receive_message(sock, max_fds=3)
+        if request is not None:
+            if request.get("cgroup"):
+                join_cgroup(Path(request["cgroup"]))
+            send_message(sock, {"joined": True})
+            sock.close()
+            set_process_name(RUN_PROCESS_NAME)
+            become_run(request, *fds)  # never returns
+    except OSError as exc:
+        code = 70
+        with contextlib.suppress(OSError):
+            send_message(sock, {"error": str(exc)})
+    os._exit(code)
+
+
+@functools.cache
+def _home_cgroup() -> Path:
+    """The zygote's own cgroup: read once, as it only leaves it inside `start_child`."""
+    return own_cgroup()
+
+
 def start_child(sock: socket.socket, request: dict, fds: list[int], pidfds: list[int]) -> int:
     """Fork the run's process, inside the run's cgroup when it has one."""
     output_fd, launch_fd, report_fd = fds
     pid = -1
     cgroup = request.get("cgroup")
-    home = own_cgroup() if cgroup else None
+    home = _home_cgroup() if cgroup else None
     if cgroup:
         join_cgroup(Path(cgroup))
     try:

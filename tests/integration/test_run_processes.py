@@ -16,7 +16,7 @@ import pytest
 from devstack import LocalStack, wait_for
 from orchestrator.models import FlowRunCreate
 from orchestrator.states import FINAL_STATES, StateType
-from workers.process_tree import cgroup_dir
+from orchestrator.processes import cgroup_dir
 
 pytestmark = pytest.mark.integration
 
