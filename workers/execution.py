@@ -7,7 +7,7 @@ import logging
 from orchestrator.client import FlowpoolClient
 from orchestrator.errors import FlowpoolError
 from orchestrator.jobs import render_job_configuration
-from orchestrator.leases import clear_cancel_request, drop_lease, renew_lease
+from orchestrator.leases import clear_cancel_request, drop_lease
 from orchestrator.models import ClaimedRun, DispatchMessage, LogCreate, StateProposal, utcnow
 from orchestrator.models.blocks import fill_blocks
 from orchestrator.states import StateType
@@ -15,7 +15,7 @@ from orchestrator.states import StateType
 from . import docker, kubernetes, process
 from .context import WorkerContext
 from .infrastructure import Handle, Launch
-from .supervisor import Ending, Outcome, supervise
+from .supervisor import Ending, Outcome, keep_lease, supervise
 
 log = logging.getLogger("flowpool.worker")
 # The infrastructure types, by pool type: each module's `launch` (the contract: infrastructure.py).
@@ -29,7 +29,7 @@ def execute(message: DispatchMessage, ctx: WorkerContext) -> None:
         return
     token = message.token
     try:
-        renew_lease(ctx.redis, claimed.flow_run.id, token, ctx.crash_after_s)
+        keep_lease(ctx, claimed.flow_run.id, token)
         handle = launch(claimed, token, ctx)
         if handle is not None:
             outcome = supervise(handle, claimed, token, ctx)

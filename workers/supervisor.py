@@ -61,13 +61,19 @@ def supervise(handle: Handle, claimed: ClaimedRun, token: str, ctx: WorkerContex
             return Outcome(ending, handle.stop(ctx.cancel_grace_s))
 
 
+def keep_lease(ctx: WorkerContext, run_id: str, token: str) -> None:
+    """Renew the run's lease; if Redis is away (restarting, say) the run goes on: the reaper
+    waits a full lease period after an outage, and the next beat renews it."""
+    try:
+        renew_lease(ctx.redis, run_id, token, ctx.crash_after_s)
+    except Exception as exc:
+        log.warning("run %s: could not renew its lease: %s", run_id, exc)
+
+
 def _beat(claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Ending | None:
     """Renew the lease; read the run's state, which is the truth about cancellation."""
     run_id = claimed.flow_run.id
-    try:
-        renew_lease(ctx.redis, run_id, token, ctx.crash_after_s)
-    except Exception as exc:  # Redis may be restarting; the reaper waits for it too
-        log.warning("run %s: could not renew its lease: %s", run_id, exc)
+    keep_lease(ctx, run_id, token)
     try:
         current = ctx.beat_client.read_flow_run(run_id)
     except Exception as exc:

@@ -218,21 +218,22 @@ def test_the_api_refuses_a_schedule_whose_runs_could_not_start(sstack, pool):
 
 # --- Late and waiting reasons --------------------------------------------------------------------
 
-def waiting(api, run_id: str, code: str, late: bool | None = None):
+def waiting(api, run_id: str, code: str, late: bool | None = None, within_s: float = 15):
     def check():
         run = api.read_flow_run(run_id)
         matches = run.waiting_reason and run.waiting_reason.code.value == code
         return run if matches and (late is None or run.late == late) else None
-    return wait_for(check, 15, f"run {run_id} to wait with {code}")
+    return wait_for(check, within_s, f"run {run_id} to wait with {code}")
 
 
 def test_a_run_nobody_can_take_is_late_and_says_why(sstack, pool):
-    deploy(sstack, "greet", "stuck", pool, "--interval", "3600", "--anchor-date", iso_in(3))
+    # Far enough ahead that a busy machine still reads the first run before its time.
+    deploy(sstack, "greet", "stuck", pool, "--interval", "3600", "--anchor-date", iso_in(12))
     api = sstack.client()
     first = wait_for_runs(api, "greet/stuck", 3, "the runs to be created")[0]
     assert api.read_flow_run(first.id).waiting_reason.code.value == "scheduled_in_future"
 
-    late = waiting(api, first.id, "no_worker_online", late=True)
+    late = waiting(api, first.id, "no_worker_online", late=True, within_s=40)
     assert f"flowpool worker start --pool {pool}" in late.waiting_reason.message
     listed = sstack.cli("flow-run", "ls", "--deployment", "greet/stuck", check=True).stdout
     assert "Late" in listed and "no_worker_online" in listed
