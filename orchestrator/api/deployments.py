@@ -94,7 +94,7 @@ def create_flow_run(flow_name: str, name: str, request: FlowRunCreate,
                     db: Database = Depends(get_db),
                     doorbell: Doorbell | None = Depends(get_doorbell)) -> FlowRun:
     with db.begin() as conn:
-        deployment = store.read_deployment(conn, flow_name, name)
+        deployment = store.read_deployment(conn, flow_name, name, schedules=False)
         pool = read_work_pool(conn, deployment.work_pool_name)
         run = runs_store.create_flow_run(conn, deployment, pool, request, utcnow())
     ring(doorbell, "run created")

@@ -84,7 +84,8 @@ def read_launch_bundle(run_id: str, db: Database = Depends(get_db)) -> ClaimedRu
 def _launch_bundle(conn, run: FlowRun) -> ClaimedRun:
     if run.deployment_id is None:
         raise StateRejected(f"flow run {run.id} has no deployment to run")
-    return ClaimedRun(flow_run=run, deployment=read_deployment_by_id(conn, run.deployment_id),
+    deployment = read_deployment_by_id(conn, run.deployment_id, schedules=False)
+    return ClaimedRun(flow_run=run, deployment=deployment,
                       work_pool=read_work_pool(conn, run.work_pool_name))
 
 

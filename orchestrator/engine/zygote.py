@@ -58,6 +58,7 @@ def preload() -> None:
     get_settings()  # each child builds its own (from its run's environment), faster after this
     client.default_ssl_context()  # loading the CA bundle is the slow part of a client
     client.FlowpoolClient("http://127.0.0.1:9/api").close()  # imports its transport's modules
+    "localhost".encode("idna")  # the codec a first connect imports (stringprep, unicodedata)
     gc.collect()
     gc.freeze()  # a child's collections then leave these objects, and their pages, alone
     _preloaded = True
