@@ -42,6 +42,7 @@ class Scheduler:
         self.worker_presence = WorkerPresence(db, self.redis, settings.worker_offline_after_s)
         self.lease = LeaderLease(self.redis, settings.leader_lease_s)
         self.standby = False  # said so in the log already
+        self.next_full_pass = 0.0  # monotonic time: a look before it is a doorbell pass
         self.wake = threading.Event()
         self.stop = threading.Event()
         self.stopped = threading.Event()
@@ -73,6 +74,32 @@ class Scheduler:
         wait = self.settings.dispatch_interval_s
         if due is not None:
             wait = min(wait, max((due - now).total_seconds(), 0.0))
+        return wait
+
+    def doorbell_pass(self, now: datetime) -> bool:
+        """A look between full passes, when the doorbell rang: what changed is a new run, a
+        freed slot or a new event, so dispatch and run the automations; reaping, schedules
+        and worker presence keep the pace of full passes, however often it rings (a ring
+        per run created and per run ended, under load). True: look again at once."""
+        if not self._broker_answers():
+            return False
+        dispatches = dispatch_once(self.db, self.publisher, now, self.settings.claim_timeout_s,
+                                   DISPATCH_BATCH_SIZE, self.worker_capacity)
+        if dispatches:
+            log.info("dispatched %d run(s)", len(dispatches))
+        more_events = self.automator.run(now)
+        return more_events or len(dispatches) >= DISPATCH_BATCH_SIZE
+
+    def look(self) -> float:
+        """One pass, full or (before the next full one is due) the doorbell's; the seconds
+        until the next full pass, when it sleeps unless the doorbell rings."""
+        started = time.monotonic()
+        now = datetime.now(timezone.utc)
+        if started < self.next_full_pass:
+            return 0.0 if self.doorbell_pass(now) else self.next_full_pass - started
+        self.next_full_pass = started  # if the pass fails, the next one is full again
+        wait = self.tick(now)
+        self.next_full_pass = started + wait
         return wait
 
     def _broker_answers(self) -> bool:
@@ -112,12 +139,12 @@ class Scheduler:
         log.info("scheduler %s stopped", self.lease.identity)
 
     def _lead_once(self) -> None:
-        """One tick, then sleep until the next due run, the next look or the doorbell."""
+        """One look, then sleep until the next due run, the next full pass or the doorbell."""
         self.wake.clear()
         started = time.monotonic()
         metrics.SCHEDULER_TICKS.inc()
         try:
-            wait = self.tick(datetime.now(timezone.utc))
+            wait = self.look()
         except Exception:
             metrics.SCHEDULER_TICK_ERRORS.inc()
             log.exception("scheduler tick failed; trying again shortly")
@@ -132,6 +159,7 @@ class Scheduler:
             self.reaper.redis_away()
             return False
         if taken:
+            self.next_full_pass = 0.0  # a new leader looks at everything first
             log.info("scheduler %s is the leader", self.lease.identity)
         elif not self.standby:
             log.info("scheduler %s is standby; %s leads", self.lease.identity,
