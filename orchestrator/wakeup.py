@@ -14,19 +14,39 @@ log = logging.getLogger(__name__)
 
 
 class Doorbell:
-    """Rings the scheduler from the API process."""
+    """Rings the scheduler from the API process. A ring returns at once, so no request waits
+    on Redis for it: a thread of the doorbell's own publishes, once for all the rings that
+    came while it published the last (the scheduler looks once for them all anyway)."""
 
     def __init__(self, redis_client):
         self._redis = redis_client
+        self._rung = threading.Event()
+        self._reason = ""
+        self._ringer: threading.Thread | None = None
+        self._start_lock = threading.Lock()
 
     def ring(self, reason: str = "") -> None:
-        try:
-            self._redis.publish(WAKE_CHANNEL, reason)
-        except Exception as exc:  # the periodic look covers a lost ring
-            log.warning("could not wake the scheduler (%s): %s", reason, exc)
+        self._reason = reason
+        self._rung.set()
+        if self._ringer is None:
+            self._start_ringer()
 
-    def close(self) -> None:
-        self._redis.close()
+    def _start_ringer(self) -> None:
+        with self._start_lock:
+            if self._ringer is None:
+                self._ringer = threading.Thread(target=self._publish_rings, daemon=True,
+                                                name="flowpool-doorbell-ringer")
+                self._ringer.start()
+
+    def _publish_rings(self) -> None:
+        while True:
+            self._rung.wait()
+            self._rung.clear()  # a ring from now on is published by the next turn
+            reason = self._reason
+            try:
+                self._redis.publish(WAKE_CHANNEL, reason)
+            except Exception as exc:  # the periodic look covers a lost ring
+                log.warning("could not wake the scheduler (%s): %s", reason, exc)
 
 
 class DoorbellListener(threading.Thread):
