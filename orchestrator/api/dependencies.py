@@ -1,4 +1,7 @@
-"""What routes receive: the database, the scheduler's doorbell, the clock, the secret box."""
+"""What routes receive: the database, the scheduler's doorbell, the clock, the secret box.
+
+The accessors are coroutines: FastAPI calls those on its event loop, where a plain function
+would cost a hop to a worker thread and back on every request."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -13,20 +16,20 @@ from ..store.database import Database
 from ..wakeup import Doorbell
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_doorbell(request: Request) -> Doorbell | None:
+async def get_doorbell(request: Request) -> Doorbell | None:
     return request.app.state.doorbell
 
 
-def get_redis(request: Request):
+async def get_redis(request: Request):
     """The broker's Redis, for cancel requests; None when the app runs without one."""
     return request.app.state.redis
 
 
-def get_broker_probe(request: Request) -> BrokerProbe | None:
+async def get_broker_probe(request: Request) -> BrokerProbe | None:
     """Whether the broker answers (cached briefly); None when the app runs without one."""
     return request.app.state.broker_probe
 

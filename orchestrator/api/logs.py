@@ -34,7 +34,7 @@ BATCH_SCHEMA = {"requestBody": {"required": True, "content": {"application/json"
     "items": LogCreate.model_json_schema()}}}}}
 
 
-def run_log_limit() -> int:
+async def run_log_limit() -> int:  # a coroutine: no thread hop (see `dependencies`)
     return get_settings().run_log_limit
 
 
