@@ -25,7 +25,7 @@ class PageQuery:
 
 
 def page_query(default_limit: int = MAX_PAGE) -> Callable[..., PageQuery]:
-    async def dependency(  # a coroutine: no thread hop (see dependencies)
+    async def dependency(  # a coroutine: no thread hop (see `dependencies`)
             limit: int = Query(default_limit, ge=1, le=MAX_PAGE,
                                description=f"items per page, 1..{MAX_PAGE}"),
             after: str | None = Query(None, max_length=MAX_CURSOR_CHARS,

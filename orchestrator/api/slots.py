@@ -31,7 +31,7 @@ router = APIRouter(prefix="/flow_runs", tags=["concurrency slots"], route_class=
                    responses={**ERROR_RESPONSES, **BROKER_DOWN})
 
 
-async def lease_ttl_s() -> float:  # a coroutine: no thread hop (see dependencies)
+async def lease_ttl_s() -> float:  # a coroutine: no thread hop (see `dependencies`)
     return get_settings().crash_after_s
 
 
