@@ -22,21 +22,12 @@ class Doorbell:
         self._redis = redis_client
         self._rung = threading.Event()
         self._reason = ""
-        self._ringer: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        threading.Thread(target=self._publish_rings, daemon=True,
+                         name="flowpool-doorbell-ringer").start()
 
     def ring(self, reason: str = "") -> None:
         self._reason = reason
         self._rung.set()
-        if self._ringer is None:
-            self._start_ringer()
-
-    def _start_ringer(self) -> None:
-        with self._start_lock:
-            if self._ringer is None:
-                self._ringer = threading.Thread(target=self._publish_rings, daemon=True,
-                                                name="flowpool-doorbell-ringer")
-                self._ringer.start()
 
     def _publish_rings(self) -> None:
         while True:

@@ -57,14 +57,11 @@ class Scheduler:
         if not self._broker_answers():
             return BROKER_RETRY_S
         self.reaper.reap(now)
-        dispatches = dispatch_once(self.db, self.publisher, now, self.settings.claim_timeout_s,
-                                   DISPATCH_BATCH_SIZE, self.worker_capacity)
-        if dispatches:
-            log.info("dispatched %d run(s)", len(dispatches))
+        batch_full = self._dispatch(now)
         self.worker_presence.look(now)
         if self.automator.run(now):
             return 0.0  # more events, or a run an action created may be due already
-        if len(dispatches) >= DISPATCH_BATCH_SIZE:
+        if batch_full:
             return 0.0  # more may be waiting behind this batch
         materialized = self.materializer.run(now)
         if materialized and materialized.created:
@@ -83,12 +80,17 @@ class Scheduler:
         per run created and per run ended, under load). True: look again at once."""
         if not self._broker_answers():
             return False
+        batch_full = self._dispatch(now)
+        return self.automator.run(now) or batch_full
+
+    def _dispatch(self, now: datetime) -> bool:
+        """Dispatch what is due within every limit and the online workers' capacity; True
+        when the batch was full (more may be waiting behind it)."""
         dispatches = dispatch_once(self.db, self.publisher, now, self.settings.claim_timeout_s,
                                    DISPATCH_BATCH_SIZE, self.worker_capacity)
         if dispatches:
             log.info("dispatched %d run(s)", len(dispatches))
-        more_events = self.automator.run(now)
-        return more_events or len(dispatches) >= DISPATCH_BATCH_SIZE
+        return len(dispatches) >= DISPATCH_BATCH_SIZE
 
     def look(self) -> float:
         """One pass, full or (before the next full one is due) the doorbell's; the seconds

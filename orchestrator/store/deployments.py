@@ -58,8 +58,7 @@ def read_deployment(conn: sa.Connection, flow_name: str, name: str,
     if row is None:
         raise NotFound(f"deployment {flow_name}/{name} does not exist", [FieldError(
             "deployment", "see `flowpool deployment ls` for the deployments there are")])
-    deployment = Deployment.model_validate(dict(row))
-    return _with_schedules(conn, [deployment])[0] if schedules else deployment
+    return _deployment(conn, row, schedules)
 
 
 def read_deployment_by_id(conn: sa.Connection, deployment_id: str,
@@ -68,8 +67,7 @@ def read_deployment_by_id(conn: sa.Connection, deployment_id: str,
     row = conn.execute(sa.select(deployments).where(deployments.c.id == deployment_id)).mappings().first()
     if row is None:
         raise NotFound(f"deployment {deployment_id} does not exist")
-    deployment = Deployment.model_validate(dict(row))
-    return _with_schedules(conn, [deployment])[0] if schedules else deployment
+    return _deployment(conn, row, schedules)
 
 
 def list_deployments(conn: sa.Connection, work_pool_name: str | None = None) -> list[Deployment]:
@@ -88,6 +86,11 @@ def page_deployments(conn: sa.Connection, work_pool_name: str | None, cursor: st
     page = fetch_page(conn, query, DEPLOYMENT_ORDER, cursor, limit,
                       lambda row: Deployment.model_validate(dict(row)))
     return Page(_with_schedules(conn, page.items), page.cursor)
+
+
+def _deployment(conn: sa.Connection, row, schedules: bool) -> Deployment:
+    deployment = Deployment.model_validate(dict(row))
+    return _with_schedules(conn, [deployment])[0] if schedules else deployment
 
 
 def _with_schedules(conn: sa.Connection, found: list[Deployment]) -> list[Deployment]:

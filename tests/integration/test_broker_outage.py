@@ -21,6 +21,7 @@ from workers.context import WorkerContext
 from workers.execution import execute
 
 from .secrets_check import stack_logs, stack_processes
+from .test_delivery import _pending
 
 pytestmark = pytest.mark.integration
 
@@ -152,8 +153,7 @@ def claim_while_redis_is_away(stack, pool, flow_file, unique_name):
     stack.cli("deploy", entrypoint, "--name", "away", "--pool", pool, cwd=project, check=True)
     api = stack.client()
     run = api.create_flow_run_by_name("quick/away", {})
-    pending = wait_for(lambda: (lambda r: r if r.state_type is StateType.PENDING else None)(
-        api.read_flow_run(run.id)), 10, "the run to be dispatched")
+    pending = wait_for(lambda: _pending(api, run.id), 10, "the run to be dispatched")
     unreachable = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens: connection refused
     ctx = WorkerContext(name=unique_name("away"), pool_name=pool, api_url=stack.api_url,
                         home=project, redis_url=unreachable, heartbeat_interval_s=0.2,
