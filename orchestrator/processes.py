@@ -6,6 +6,8 @@ import signal
 import sys
 from pathlib import Path
 
+RUN_CGROUP_PREFIX = "flowpool-run-"  # the name of every cgroup made for a flow run begins so
+
 
 def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
     """Ask Linux to send `sig` to this process when its parent thread dies (no-op elsewhere)."""

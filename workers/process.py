@@ -126,12 +126,14 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Pr
            **engine_environment(claimed, token, ctx.api_url),
            "FLOWPOOL_SUPERVISOR_PID": str(os.getpid())}
     cold_reason = warm_start.cold_start_reason(job, env, ctx.process_start)
-    zygote = warm_start.zygote() if cold_reason is None else None  # before the run's cgroup
-    processes = process_tree.track(run.id, run.attempt, ctx.process_cgroups)
+    zygote = warm_start.zygote() if cold_reason is None else None
+    processes = process_tree.track(run.id, run.attempt, ctx.process_cgroups,
+                                   start_brings_cgroup=zygote is not None)
 
     def start_warm(launch_read: int, report_write: int) -> warm_start.WarmProcess:
+        in_cgroup = isinstance(processes, process_tree.CgroupProcesses)
         return zygote.fork(run.id, cwd, env, launch_read, report_write,
-                           getattr(processes, "path", None))
+                           process_tree.home_cgroup() if in_cgroup else None)
 
     def start_cold(launch_read: int, report_write: int) -> subprocess.Popen:
         command = engine_command(job.get("command"), run.id, python=sys.executable)
@@ -147,6 +149,7 @@ def launch(job: dict, claimed: ClaimedRun, token: str, ctx: WorkerContext) -> Pr
             started = _start(processes, start_warm, start_joins=True)
         except warm_start.WarmStartFailed as exc:
             log.warning("run %s: no warm start (%s); starting it cold", run.id, exc)
+            processes = process_tree.track(run.id, run.attempt, ctx.process_cgroups)
     if started is None:  # new pipes: a late warm child holds the first ones, and exits on them
         started = _start(processes, start_cold)
     popen, launch_write, report_read = started

@@ -33,11 +33,11 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from orchestrator.processes import join_cgroup, own_cgroup, set_child_subreaper
+from orchestrator.processes import (RUN_CGROUP_PREFIX, join_cgroup, own_cgroup,
+                                    set_child_subreaper)
 
 log = logging.getLogger("flowpool.worker")
 KILL_TIMEOUT_S = 10.0
-RUN_CGROUP_PREFIX = "flowpool-run-"
 LEFTOVER_AGE_S = 60.0
 _cgroups_unusable: str | None = None  # why this process cannot use cgroups, once known
 _cgroup_moves_allowed = False  # this process moved itself into a run's cgroup once
@@ -73,11 +73,15 @@ def home_cgroup() -> Path:
         return own_cgroup()
 
 
-def track(run_id: str, attempt: int, use_cgroups: bool) -> "RunProcesses":
-    """Where the run about to start will be tracked: its own cgroup if possible."""
+def track(run_id: str, attempt: int, use_cgroups: bool,
+          start_brings_cgroup: bool = False) -> "RunProcesses":
+    """Where the run about to start will be tracked: its own cgroup if possible
+    (`start_brings_cgroup`: the one its start puts it in, as a warm start does; see spawn)."""
     global _cgroups_unusable
     set_child_subreaper()
     if use_cgroups and _cgroups_unusable is None:
+        if start_brings_cgroup:
+            return CgroupProcesses(None)
         try:
             return CgroupProcesses.create(f"{RUN_CGROUP_PREFIX}{run_id}-{attempt}")
         except OSError as exc:  # cgroup v1 only, read-only, not delegated to this user...
@@ -215,8 +219,8 @@ class TreeProcesses(RunProcesses):
 class CgroupProcesses(RunProcesses):
     """The run's processes as the members of a cgroup of its own, under the worker's."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path | None):
+        self.path = path  # None until the start of its run says where it is
 
     @classmethod
     def create(cls, name: str) -> "CgroupProcesses":
@@ -246,10 +250,14 @@ class CgroupProcesses(RunProcesses):
               start_joins: bool = False) -> subprocess.Popen:
         """Fork the run's process from inside its cgroup, so it is a member from its first
         instruction on, before it can start anything; this process moves back at once.
-        (Moving costs milliseconds: not done when `start()` forks it elsewhere, in the
-        cgroup.)"""
+        (Moving costs milliseconds: not done when `start()` starts it in a cgroup of its
+        own under this process's, which the process it returns names as `cgroup`.)"""
         if start_joins:
-            return super().spawn(start)
+            def started() -> subprocess.Popen:
+                popen = start()
+                self.path = Path(popen.cgroup)
+                return popen
+            return super().spawn(started)
         with starting:
             home = home_cgroup()
             join_cgroup(self.path)

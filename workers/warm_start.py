@@ -5,8 +5,9 @@ run's process instead of starting an interpreter.
 The run's process is then the zygote's child, not this process's: its exit code comes from
 the zygote, and `WarmProcess` gives it the face of a `subprocess.Popen` (pid, stdout, wait,
 poll), so `ProcessHandle` and the supervisor treat both the same. Orphans of the run are
-still reparented to this process (the zygote is no subreaper), and in a cgroup the zygote
-forks the run from inside it, so the run's processes are tracked as on the cold path.
+still reparented to this process (the zygote is no subreaper), and where runs get cgroups
+the run's process comes in a cgroup of its own (made ahead, before its run came), which
+tracks the run's processes as on the cold path.
 
 The cold path (`subprocess.Popen` of `python -m orchestrator.engine`) is taken when
 `FLOWPOOL_PROCESS_START=spawn`, when the job names its own `command`, or when its `env` sets
@@ -114,13 +115,14 @@ class Zygote:
             raise WarmStartFailed("the warm-start process is still starting")
 
     def fork(self, run_id: str, cwd: str, env: Mapping[str, str], launch_fd: int,
-             report_fd: int, cgroup: Path | None) -> "WarmProcess":
-        """The run's process, forked by the zygote (in `cgroup` if given)."""
+             report_fd: int, cgroup_parent: Path | None) -> "WarmProcess":
+        """The run's process, forked by the zygote (in a cgroup of its own under
+        `cgroup_parent` if given: the process's `cgroup`)."""
         self.check_ready()
         request_id = f"{run_id}/{next(_request_ids)}"
         read_end, write_end = os.pipe()
         request = {"id": request_id, "run_id": run_id, "cwd": cwd, "env": dict(env),
-                   "cgroup": str(cgroup) if cgroup else None}
+                   "cgroup_parent": str(cgroup_parent) if cgroup_parent else None}
         try:
             with self._send_lock:
                 send_message(self.sock, request, [write_end, launch_fd, report_fd])
@@ -134,7 +136,7 @@ class Zygote:
         except WarmStartFailed:
             os.close(read_end)
             raise
-        return WarmProcess(self, answer["pid"], os.fdopen(read_end, "rb"))
+        return WarmProcess(self, answer["pid"], os.fdopen(read_end, "rb"), answer.get("cgroup"))
 
     def exit_code(self, pid: int, timeout_s: float | None) -> int | None:
         """`pid`'s exit code once the zygote reports it within `timeout_s`; None before.
@@ -204,8 +206,8 @@ class Zygote:
 class WarmProcess:
     """A run's process forked by the zygote, as much of a Popen as ProcessHandle uses."""
 
-    def __init__(self, zygote: Zygote, pid: int, stdout):
-        self.zygote, self.pid, self.stdout = zygote, pid, stdout
+    def __init__(self, zygote: Zygote, pid: int, stdout, cgroup: str | None = None):
+        self.zygote, self.pid, self.stdout, self.cgroup = zygote, pid, stdout, cgroup
         self.returncode: int | None = None
 
     def wait(self, timeout: float | None = None) -> int:

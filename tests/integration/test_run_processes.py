@@ -161,17 +161,21 @@ class Run:
 
 
 def run_cgroup(run: Run, mode: str) -> Path | None:
-    """The run's own cgroup, which it has exactly when the mode says so."""
+    """The run's own cgroup, which it has exactly when the mode says so, holding every
+    process of the run: named by the run on a cold start, made ahead by the spare process
+    that became the run on a warm one."""
     try:
         cgroup = cgroup_dir(run.main_pid)
     except OSError:
         cgroup = None
-    if cgroup is None or not cgroup.name.startswith(f"flowpool-run-{run.id}-"):
+    own = f"flowpool-run-{run.id}-" if mode.endswith("spawn") else "flowpool-run-warm-"
+    if cgroup is None or not cgroup.name.startswith(own):
         if mode.startswith("cgroup"):
             pytest.skip("this machine gives workers no writable cgroup v2; the subreaper mode"
                         " is tested instead")
         return None
     assert mode.startswith("cgroup")
+    assert set(run.pids()) <= {int(pid) for pid in (cgroup / "cgroup.procs").read_text().split()}
     return cgroup
 
 
@@ -190,6 +194,29 @@ def test_a_run_is_forked_warm_unless_told_to_spawn(pstack, mode, tmp_path):
     assert os.getsid(run.main_pid) == run.main_pid == os.getpgid(run.main_pid)
     environ = Path(f"/proc/{run.main_pid}/environ").read_bytes()
     assert b"FLOWPOOL_REDIS_URL" not in environ  # not even in the environment it started with
+    run.api.cancel_flow_run(run.id)
+    assert run.final().state_type is StateType.CANCELLED
+    run.assert_all_gone()
+
+
+def test_the_next_warm_run_waits_in_a_cgroup_of_its_own_before_it_comes(pstack, tmp_path):
+    """Moving a process into a cgroup waits milliseconds on the kernel: the spare that will
+    become the next run has made that move before the run comes."""
+    run = Run(pstack, "leave-daemons/cgroup", tmp_path).started()
+    cgroup = run_cgroup(run, "cgroup")
+    zygote = int(Path(f"/proc/{run.main_pid}/stat").read_text().rpartition(")")[2].split()[1])
+
+    def spare() -> int | None:
+        children = Path(f"/proc/{zygote}/task/{zygote}/children").read_text().split()
+        return next((int(pid) for pid in children
+                     if Path(f"/proc/{pid}/comm").read_text().strip() == "flowpool-spare"), None)
+
+    spare_pid = wait_for(spare, 10, "the zygote's next spare")
+    spare_cgroup = wait_for(lambda: (lambda c: c if c.name.startswith("flowpool-run-warm-")
+                                     else None)(cgroup_dir(spare_pid)), 10,
+                            "the spare to be in a cgroup of its own")
+    assert spare_cgroup != cgroup and spare_cgroup.parent == cgroup.parent
+    assert (spare_cgroup / "cgroup.procs").read_text().split() == [str(spare_pid)]
     run.api.cancel_flow_run(run.id)
     assert run.final().state_type is StateType.CANCELLED
     run.assert_all_gone()
