@@ -10,7 +10,9 @@ For process runs started warm (forked from the worker's zygote, the default) and
   processes at their peak (and their private memory: what a run adds above the zygote);
 
 and once: the round trip of a raw Celery no-op task on the same Redis, a bare `os.fork()` +
-exit, an API read and a run creation, so the overhead reads against each part; the cost of
+exit, a warm start + exit of a run's process with the engine left out (what a run costs as a
+process), an API read, so the overhead reads against each part; the CPU time per run of the
+server and of the worker's tree during each burst; the cost of
 `import orchestrator` and of what a run's engine imports; with a container engine at
 DOCKER_HOST (`eval "$(.ci/container-engine.sh)"`), the latencies of a docker pool; and with
 `--prefect-bench DIR` (the Prefect baseline scripts, whose venv must already exist under
@@ -26,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -298,6 +302,48 @@ def bare_fork_ms(count: int = 200) -> dict:
     return percentiles(samples)
 
 
+NO_OP_ZYGOTE = """import sys
+from orchestrator.engine import zygote
+zygote.run_engine = lambda argv: 0  # the engine left out: each child exits at once
+zygote.main(sys.argv[1:])
+"""
+
+
+def warm_start_and_exit_ms(count: int = 200) -> dict:
+    """A run's process started warm and ended, as a worker sees it, with the engine left
+    out: the fork request to a zygote (started as a worker starts it, with everything a run
+    imports), the spare taking it (session, output, environment, directory), its exit and
+    the zygote's report of its exit code. What a run costs as a process, against
+    bare_fork_and_exit; the engine's own work and its API calls come on top."""
+    from workers.warm_start import Zygote
+
+    logging.getLogger("flowpool.worker").setLevel(logging.ERROR)  # its end, when killed, is ours
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    process = subprocess.Popen([sys.executable, "-c", NO_OP_ZYGOTE, str(theirs.fileno())],
+                               pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, cwd=ROOT)
+    theirs.close()
+    zygote = Zygote(process, ours)
+    wait_for(lambda: zygote.ready, 60, "the warm-start process to be ready")
+    samples = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="flowpool-bench-run-") as cwd:
+            for i in range(count + 1):  # the first one only warms up
+                launch_read, launch_write = os.pipe()
+                report_read, report_write = os.pipe()
+                t0 = time.perf_counter()
+                child = zygote.fork(f"bench-{i}", cwd, {"PATH": os.environ["PATH"]},
+                                    launch_read, report_write, None)
+                code = child.wait(10)
+                samples.append(time.perf_counter() - t0)
+                assert code == 0, f"the no-op run exited with {code}"
+                for fd in (launch_read, launch_write, report_read, report_write):
+                    os.close(fd)
+                child.stdout.close()
+    finally:
+        zygote.kill()
+    return percentiles(samples[1:])
+
+
 def api_calls(api, deployment: str, count: int = 100) -> dict:
     """An API read (HTTP + a database read) and a run's creation (HTTP + a database write)."""
     run_id = api.create_flow_run(deployment, FlowRunCreate()).id
@@ -382,7 +428,8 @@ def main() -> None:
             server = {"server_idle_pss_mib": tree_pss_mib(stack.server.pid)}
             with stack.client(retry_for_s=10) as api:
                 parts = {**api_calls(api, f"trivial/bench-{args.starts[0]}"),
-                         "bare_fork_and_exit": bare_fork_ms()}
+                         "bare_fork_and_exit": bare_fork_ms(),
+                         "warm_start_and_exit": warm_start_and_exit_ms()}
             celery = celery_round_trip(redis_url, args.sequential)
             if args.docker_sequential:
                 restart_server(stack, "--host", "0.0.0.0")  # containers reach it by the host alias
@@ -417,6 +464,8 @@ def ratios(report: dict) -> dict:
                 figures["trigger_to_completed"]["p50_ms"] / celery_p50, 1)
             found[f"{start}_running_to_completed_vs_bare_fork_p50"] = round(
                 figures["running_to_completed"]["p50_ms"] / fork_p50, 1)
+    found["warm_start_and_exit_vs_bare_fork_p50"] = round(
+        parts["warm_start_and_exit"]["p50_ms"] / fork_p50, 1)
     prefect_rate = ((report["prefect"].get("throughput") or {}).get("client_runs_per_min")
                     or {}).get("median")
     if prefect_rate and "burst_limit_1" in paths.get("fork", {}):
