@@ -23,6 +23,7 @@ from .checks import CheckedRoute
 from .dependencies import get_broker_probe, get_db, get_doorbell, get_redis, ring, utcnow
 from .errors import ERROR_RESPONSES
 from .logs import run_log_limit
+from .model_response import model_response
 from .pagination import PAGE_RESPONSES, PageQuery, page_query, send_page
 from .waiting import annotate_waiting
 
@@ -50,17 +51,17 @@ def list_flow_runs(response: Response, state: str | None = None,
     return [run.masked() for run in send_page(response, Page(runs, found.cursor))]
 
 
-@router.get("/{run_id}")
+@router.get("/{run_id}", response_model=FlowRunDetail)
 def read_flow_run(run_id: str, db: Database = Depends(get_db), redis=Depends(get_redis),
-                  probe=Depends(get_broker_probe)) -> FlowRunDetail:
+                  probe=Depends(get_broker_probe)) -> Response:
     with db.connect() as conn:
         run = annotate_waiting(conn, redis, [store.read_flow_run_detail(conn, run_id)], probe)[0]
-    return run.masked()
+    return model_response(run.masked())
 
 
-@router.post("/{run_id}/claim")
+@router.post("/{run_id}/claim", response_model=ClaimedRun)
 def claim_flow_run(run_id: str, request: ClaimRequest, http: Request,
-                   db: Database = Depends(get_db)) -> ClaimedRun:
+                   db: Database = Depends(get_db)) -> Response:
     """PENDING -> RUNNING, accepted only with the current dispatch token. The answer holds
     the run's real (unmasked) values, and its run credential when the API has a key."""
     with db.begin() as conn:
@@ -70,7 +71,7 @@ def claim_flow_run(run_id: str, request: ClaimRequest, http: Request,
     metrics.run_started(run)
     api_key = http.app.state.api_key
     credential = run_credentials.issue(api_key, run_id) if api_key else None
-    return claimed.model_copy(update={"run_credential": credential})
+    return model_response(claimed.model_copy(update={"run_credential": credential}))
 
 
 @router.get("/{run_id}/launch")
@@ -89,10 +90,10 @@ def _launch_bundle(conn, run: FlowRun) -> ClaimedRun:
                       work_pool=read_work_pool(conn, run.work_pool_name))
 
 
-@router.post("/{run_id}/state")
+@router.post("/{run_id}/state", response_model=FlowRun)
 def set_flow_run_state(run_id: str, proposal: StateProposal, db: Database = Depends(get_db),
                        doorbell: Doorbell | None = Depends(get_doorbell),
-                       limit_bytes: int = Depends(run_log_limit)) -> FlowRun:
+                       limit_bytes: int = Depends(run_log_limit)) -> Response:
     """Propose a state; a short run's engine sends its last log lines with it, stored in the
     same transaction (within the run's log budget), so its end costs one request."""
     with db.begin() as conn:
@@ -104,7 +105,7 @@ def set_flow_run_state(run_id: str, proposal: StateProposal, db: Database = Depe
     metrics.run_changed(run)
     if is_final(run.state_type):
         ring(doorbell, "run finished")
-    return run.masked()
+    return model_response(run.masked())
 
 
 @router.post("/{run_id}/cancel")

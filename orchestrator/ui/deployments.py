@@ -84,7 +84,7 @@ def quick_run(request: Request, flow_name: str, name: str,
               form: FormData = Depends(checked_form)):
     """A run with the deployment's defaults, now."""
     db, _, _, doorbell = parts(request)
-    run = api_deployments.create_flow_run(flow_name, name, FlowRunCreate(), db, doorbell)
+    run = api_deployments.start_flow_run(flow_name, name, FlowRunCreate(), db, doorbell)
     return back_to(f"/ui/runs/{run.id}")
 
 
@@ -99,7 +99,7 @@ def custom_run(request: Request, flow_name: str, name: str,
     fields = param_form.build_fields(deployment.parameter_schema, deployment.parameters)
     try:
         request_body = _run_request(deployment, fields, form)
-        run = api_deployments.create_flow_run(flow_name, name, request_body, db, doorbell)
+        run = api_deployments.start_flow_run(flow_name, name, request_body, db, doorbell)
     except InvalidInput as exc:
         return _page(request, deployment, fields, form, _unplaced(exc, fields), 422)
     return back_to(f"/ui/runs/{run.id}")
