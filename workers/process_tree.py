@@ -110,7 +110,7 @@ class RunProcesses:
     def spawn(self, start: Callable[[], subprocess.Popen],
               start_joins: bool = False) -> subprocess.Popen:
         """Start the run's main process with `start()`, tracked from its first instruction
-        (`start_joins`: `start()` puts it in the run's cgroup itself, as the warm-start
+        (`start_joins`: `start()` starts it in a cgroup of its own, as the warm-start
         process does)."""
         with starting:
             popen = start()

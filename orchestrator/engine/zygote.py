@@ -222,7 +222,8 @@ def settle_cgroup(cgroup: Path | None, wanted_parent: str | None) -> Path | None
     if cgroup is not None:
         if settled is None:
             join_cgroup(_home_cgroup())
-        cgroup.rmdir()
+        with contextlib.suppress(OSError):  # else removed as a leftover, once old and empty
+            cgroup.rmdir()
     return settled
 
 
