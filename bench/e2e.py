@@ -16,13 +16,14 @@ server and of the worker's tree during each burst; the cost of
 `import orchestrator` and of what a run's engine imports; with a container engine at
 DOCKER_HOST (`eval "$(.ci/container-engine.sh)"`), the latencies of a docker pool; and with
 `--prefect-bench DIR` (the Prefect baseline scripts, whose venv must already exist under
-`--prefect-root`), Prefect's own figures from the same run.
+`--prefect-root`), Prefect's own figures from the same run: its worker unlimited (its default)
+and at `--prefect-limit`, so the rates compare at the same limit too.
 
 The server listens on 127.0.0.1, except in the docker phase, whose containers reach it
 through the host's address.
 
     python bench/e2e.py [--sequential 200] [--burst 600] [--limits 1,2,4,8]
-        [--docker-sequential 20] [--prefect-bench DIR --prefect-root DIR]
+        [--docker-sequential 20] [--prefect-bench DIR --prefect-root DIR --prefect-limit 4]
 """
 from __future__ import annotations
 
@@ -380,15 +381,17 @@ def prefect_figures(args) -> dict:
     results = Path(args.prefect_root) / "results" / "e2e-side-by-side.json"
     env = {**os.environ, "BENCH_ROOT": args.prefect_root, "RESULTS": str(results),
            "N_RUNS": str(args.prefect_runs), "REPS": "1", "REPS_LATENCY": "3", "FASTPOLL": "0",
-           "WORKER_LIMIT": "0", "PHASES": "mem_before,single,throughput",
+           "WORKER_LIMIT": str(args.prefect_limit),
+           "PHASES": "mem_before,single,throughput,throughput_limited",
            "PORT": str(free_port())}
     done = subprocess.run(["bash", str(Path(args.prefect_bench) / "run.sh")], env=env,
                           capture_output=True, text=True)
     if done.returncode != 0 or not results.exists():
         return {"skipped": f"the Prefect baseline failed: {done.stderr[-800:]}"}
     data = json.loads(results.read_text())
-    return {"throughput": data.get("throughput"), "single_run": data.get("single_run"),
-            "mem_rest_before": data.get("mem_rest_before")}
+    limited = f"throughput_worker_limit_{args.prefect_limit}"
+    return {"throughput": data.get("throughput"), limited: data.get(limited),
+            "single_run": data.get("single_run"), "mem_rest_before": data.get("mem_rest_before")}
 
 
 def restart_server(stack: LocalStack, *args: str) -> None:
@@ -410,6 +413,8 @@ def main() -> None:
     parser.add_argument("--prefect-bench", help="the directory of the Prefect baseline's run.sh")
     parser.add_argument("--prefect-root", help="its BENCH_ROOT, holding the Prefect venv")
     parser.add_argument("--prefect-runs", type=int, default=20)
+    parser.add_argument("--prefect-limit", type=int, default=4,
+                        help="the --limit of Prefect's worker in its second batch")
     args = parser.parse_args()
     if args.latency_limit not in args.limits:
         parser.error(f"--latency-limit {args.latency_limit} must be one of --limits")
@@ -466,11 +471,27 @@ def ratios(report: dict) -> dict:
                 figures["running_to_completed"]["p50_ms"] / fork_p50, 1)
     found["warm_start_and_exit_vs_bare_fork_p50"] = round(
         parts["warm_start_and_exit"]["p50_ms"] / fork_p50, 1)
-    prefect_rate = ((report["prefect"].get("throughput") or {}).get("client_runs_per_min")
-                    or {}).get("median")
-    if prefect_rate and "burst_limit_1" in paths.get("fork", {}):
-        found["fork_limit_1_runs_per_min_vs_prefect"] = round(
-            paths["fork"]["burst_limit_1"]["completed_per_minute"] / prefect_rate, 1)
+    found.update(prefect_ratios(paths.get("fork", {}), report["prefect"]))
+    return found
+
+
+def prefect_ratios(fork: dict, prefect: dict) -> dict:
+    """Warm runs/min against Prefect's: best against its best (unlimited worker), and at the
+    same worker limit."""
+    def rate(figures) -> float | None:
+        return ((figures or {}).get("client_runs_per_min") or {}).get("median")
+    found = {}
+    bursts = {int(key.rsplit("_", 1)[1]): figures["completed_per_minute"]
+              for key, figures in fork.items() if key.startswith("burst_limit_")}
+    if bursts and rate(prefect.get("throughput")):
+        found["fork_best_runs_per_min_vs_prefect_unlimited"] = round(
+            max(bursts.values()) / rate(prefect["throughput"]), 1)
+    for key, figures in prefect.items():
+        if key.startswith("throughput_worker_limit_") and rate(figures):
+            limit = int(key.rsplit("_", 1)[1])
+            if limit in bursts:
+                found[f"fork_limit_{limit}_runs_per_min_vs_prefect_limit_{limit}"] = round(
+                    bursts[limit] / rate(figures), 1)
     return found
 
 
