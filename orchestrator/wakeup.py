@@ -22,17 +22,28 @@ class Doorbell:
         self._redis = redis_client
         self._rung = threading.Event()
         self._reason = ""
-        threading.Thread(target=self._publish_rings, daemon=True,
-                         name="flowpool-doorbell-ringer").start()
+        self._closed = False
+        self._ringer = threading.Thread(target=self._publish_rings, daemon=True,
+                                        name="flowpool-doorbell-ringer")
+        self._ringer.start()
 
     def ring(self, reason: str = "") -> None:
         self._reason = reason
         self._rung.set()
 
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Ends the ringer thread. A ring it has not published yet is dropped: the scheduler's
+        periodic look finds what it was for."""
+        self._closed = True
+        self._rung.set()
+        self._ringer.join(timeout_s)
+
     def _publish_rings(self) -> None:
         while True:
             self._rung.wait()
             self._rung.clear()  # a ring from now on is published by the next turn
+            if self._closed:
+                return
             reason = self._reason
             try:
                 self._redis.publish(WAKE_CHANNEL, reason)

@@ -44,3 +44,27 @@ def test_a_ring_while_redis_is_away_does_not_fail_the_request_that_rang():
     doorbell = Doorbell(client)
     doorbell.ring("run created")  # nothing listens there: the ringer warns, the caller goes on
     doorbell.ring("run finished")
+
+
+def test_closing_the_doorbell_ends_its_thread(broker):
+    before = set(threading.enumerate())
+    doorbell = Doorbell(redis_lib.Redis.from_url(broker.url))
+    ringers = set(threading.enumerate()) - before
+    assert ringers
+    doorbell.ring("run created")
+    doorbell.close()
+    assert not any(thread.is_alive() for thread in ringers)
+
+
+def test_an_app_that_stops_closes_its_doorbell(broker, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from orchestrator.api.app import create_app
+    from orchestrator.store.database import Database
+
+    before = set(threading.enumerate())
+    app = create_app(Database(f"sqlite:///{tmp_path / 'flowpool.db'}"), broker.url)
+    with TestClient(app) as client:
+        assert client.get("/api/health").status_code == 200
+    assert not [thread.name for thread in set(threading.enumerate()) - before
+                if thread.name == "flowpool-doorbell-ringer"]

@@ -1,6 +1,8 @@
 """The FastAPI application: REST API under /api, the web UI under /ui, /metrics."""
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
@@ -27,7 +29,7 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None,
     """The app; with a broker URL it also rings the scheduler and posts cancel requests; with
     an API key, every path but /api/health wants `Authorization: Bearer KEY` (see auth).
     Request bodies over `max_request_bytes` (default: FLOWPOOL_MAX_REQUEST_BYTES) get 413."""
-    app = FastAPI(title="flowpool", version=__version__)
+    app = FastAPI(title="flowpool", version=__version__, lifespan=_lifespan)
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes or get_settings().max_request_bytes)
     app.state.api_key = api_key
     app.state.db = db
@@ -80,4 +82,11 @@ def create_app(db: Database, broker_url: str | None, api_key: str | None = None,
     if api_key:
         document_api_key(app)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    yield
+    if app.state.doorbell is not None:  # its thread would outlive the app
+        app.state.doorbell.close()
 
