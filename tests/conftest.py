@@ -54,6 +54,14 @@ def redis_server(tmp_path_factory) -> EmbeddedRedis:
     server.stop()
 
 
+@pytest.fixture
+def own_redis(tmp_path) -> EmbeddedRedis:
+    """A Redis of the test's own, which it may stop and start (the session's is shared)."""
+    server = EmbeddedRedis(tmp_path / "redis", free_port()).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, redis_server) -> LocalStack:
     """One server (API + scheduler) on SQLite for the whole session."""

@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 import redis as redis_lib
 
 from devstack import wait_for
-from orchestrator.embedded_redis import EmbeddedRedis, free_port
+from orchestrator.embedded_redis import free_port
 from orchestrator.keys import WAKE_CHANNEL
 from orchestrator.wakeup import Doorbell, DoorbellListener
 
 
-@pytest.fixture
-def broker(tmp_path):
-    server = EmbeddedRedis(tmp_path / "redis", free_port()).start()
-    yield server
-    server.stop()
-
-
-def test_the_listener_hears_the_last_of_many_rings(broker):
+def test_the_listener_hears_the_last_of_many_rings(own_redis):
     heard, stop = threading.Event(), threading.Event()
-    listener = DoorbellListener(broker.url, heard, stop)
+    listener = DoorbellListener(own_redis.url, heard, stop)
     listener.start()
-    doorbell = Doorbell(redis_lib.Redis.from_url(broker.url))
+    doorbell = Doorbell(redis_lib.Redis.from_url(own_redis.url))
     try:
-        wait_for(lambda: redis_lib.Redis.from_url(broker.url).pubsub_numsub(
+        wait_for(lambda: redis_lib.Redis.from_url(own_redis.url).pubsub_numsub(
             WAKE_CHANNEL)[0][1] == 1, 10, "the listener to subscribe")
         for n in range(200):
             doorbell.ring(f"run {n} created")
@@ -46,9 +38,9 @@ def test_a_ring_while_redis_is_away_does_not_fail_the_request_that_rang():
     doorbell.ring("run finished")
 
 
-def test_closing_the_doorbell_ends_its_thread(broker):
+def test_closing_the_doorbell_ends_its_thread(own_redis):
     before = set(threading.enumerate())
-    doorbell = Doorbell(redis_lib.Redis.from_url(broker.url))
+    doorbell = Doorbell(redis_lib.Redis.from_url(own_redis.url))
     ringers = set(threading.enumerate()) - before
     assert ringers
     doorbell.ring("run created")
@@ -56,14 +48,14 @@ def test_closing_the_doorbell_ends_its_thread(broker):
     assert not any(thread.is_alive() for thread in ringers)
 
 
-def test_an_app_that_stops_closes_its_doorbell(broker, tmp_path):
+def test_an_app_that_stops_closes_its_doorbell(own_redis, tmp_path):
     from fastapi.testclient import TestClient
 
     from orchestrator.api.app import create_app
     from orchestrator.store.database import Database
 
     before = set(threading.enumerate())
-    app = create_app(Database(f"sqlite:///{tmp_path / 'flowpool.db'}"), broker.url)
+    app = create_app(Database(f"sqlite:///{tmp_path / 'flowpool.db'}"), own_redis.url)
     with TestClient(app) as client:
         assert client.get("/api/health").status_code == 200
     assert not [thread.name for thread in set(threading.enumerate()) - before

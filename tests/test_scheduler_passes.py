@@ -7,7 +7,6 @@ import time
 from datetime import timedelta
 
 from config.settings import Settings
-from orchestrator.embedded_redis import EmbeddedRedis, free_port
 from orchestrator.leases import WorkerBeat, record_worker_beat
 from orchestrator.models import DeploymentCreate, utcnow
 from orchestrator.scheduler.service import Scheduler
@@ -26,34 +25,30 @@ def states(database, deployment_id: str) -> list[StateType]:
 
 
 def test_a_ring_between_full_passes_dispatches_and_full_passes_keep_their_pace(database,
-                                                                              tmp_path):
-    broker = EmbeddedRedis(tmp_path / "redis", free_port()).start()
+                                                                              own_redis):
     scheduler = Scheduler(database, RecordingPublisher(),
-                          Settings(dispatch_interval_s=FULL_PASS_EVERY_S), broker.url)
+                          Settings(dispatch_interval_s=FULL_PASS_EVERY_S), own_redis.url)
     deployment = make_deployment(database, pool="rings")
-    try:
-        record_worker_beat(scheduler.redis, WorkerBeat(name="w", pool="rings", limit=100))
-        make_run(database, deployment)
-        assert scheduler.look() == FULL_PASS_EVERY_S  # the first look is a full pass
-        assert states(database, deployment.id) == [StateType.PENDING]
+    record_worker_beat(scheduler.redis, WorkerBeat(name="w", pool="rings", limit=100))
+    make_run(database, deployment)
+    assert scheduler.look() == FULL_PASS_EVERY_S  # the first look is a full pass
+    assert states(database, deployment.id) == [StateType.PENDING]
 
-        # A schedule appears and a run is created (the doorbell rings): the next look, before
-        # the full pass is due, dispatches the run and leaves the schedule to the full pass.
-        with database.begin() as conn:
-            deployments.upsert_deployment(conn, DeploymentCreate(
-                flow_name="f", name="d", entrypoint="flows.py:f", work_pool_name="rings",
-                schedules=[DeploymentSchedule(schedule=IntervalSchedule(
-                    interval_s=3600, anchor_date=utcnow() + timedelta(hours=1)))]), utcnow())
-        make_run(database, deployment)
-        assert 0 < scheduler.look() <= FULL_PASS_EVERY_S
-        assert states(database, deployment.id) == [StateType.PENDING] * 2
+    # A schedule appears and a run is created (the doorbell rings): the next look, before
+    # the full pass is due, dispatches the run and leaves the schedule to the full pass.
+    with database.begin() as conn:
+        deployments.upsert_deployment(conn, DeploymentCreate(
+            flow_name="f", name="d", entrypoint="flows.py:f", work_pool_name="rings",
+            schedules=[DeploymentSchedule(schedule=IntervalSchedule(
+                interval_s=3600, anchor_date=utcnow() + timedelta(hours=1)))]), utcnow())
+    make_run(database, deployment)
+    assert 0 < scheduler.look() <= FULL_PASS_EVERY_S
+    assert states(database, deployment.id) == [StateType.PENDING] * 2
 
-        # Ringing without pause never starves the full pass: the schedule gets its runs.
-        deadline = time.monotonic() + 10 * FULL_PASS_EVERY_S
-        while StateType.SCHEDULED not in states(database, deployment.id):
-            assert time.monotonic() < deadline, "no full pass while the doorbell kept ringing"
-            scheduler.look()
-    finally:
-        broker.stop()
+    # Ringing without pause never starves the full pass: the schedule gets its runs.
+    deadline = time.monotonic() + 10 * FULL_PASS_EVERY_S
+    while StateType.SCHEDULED not in states(database, deployment.id):
+        assert time.monotonic() < deadline, "no full pass while the doorbell kept ringing"
+        scheduler.look()
 
     assert len(scheduler.publisher.sent) == 2
