@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,6 +72,9 @@ class Settings(BaseSettings):
     # "fork": process runs fork from a process with the engine imported; "spawn": a new
     # interpreter per run (also taken where a job's command or interpreter settings differ)
     process_start: Literal["fork", "spawn"] = "fork"
+    # modules (comma-separated: "pandas,numpy") the warm-start process imports once, so a
+    # forked run finds them imported: installed libraries the flows use, not the flows' code
+    warm_imports: str = Field(default="", max_length=4096)
 
     # bytes of log lines one flow run may store; later lines are dropped and counted
     run_log_limit: int = Field(default=DEFAULT_RUN_LOG_LIMIT, ge=0, le=2**40)
@@ -83,6 +87,19 @@ class Settings(BaseSettings):
     def _retention_is_a_duration(cls, value: str) -> str:
         duration_s(value)
         return value
+
+    @field_validator("warm_imports")
+    @classmethod
+    def _warm_imports_are_module_names(cls, value: str) -> str:
+        for name in module_names(value):
+            if not MODULE_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a module name; give names such as"
+                                 " pandas,numpy.linalg separated by commas")
+        return value
+
+    @property
+    def warm_import_modules(self) -> list[str]:
+        return module_names(self.warm_imports)
 
     @property
     def events_retention_s(self) -> float:
@@ -106,6 +123,11 @@ class Settings(BaseSettings):
 
 
 UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def module_names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def duration_s(text: str) -> float:

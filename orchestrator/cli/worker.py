@@ -1,9 +1,11 @@
 """`flowpool worker ...`"""
 from __future__ import annotations
 
+import os
+
 import typer
 
-from config.settings import get_settings
+from config.settings import get_settings, reload_settings
 
 from .common import client
 from .output import OUTPUT_OPTION, Output, show_table
@@ -17,11 +19,19 @@ def start(pool: str = typer.Option(..., "--pool", "-p", help="the work pool to s
           name: str = typer.Option(None, "--name", "-n", help="defaults to HOST-PID"),
           work_queue: list[str] = typer.Option(None, "--work-queue", "-q",
                                                help="serve only these queues (repeatable)"),
-          type: str = typer.Option(None, "--type", "-t", help="refuse to start unless the pool is of this type")) -> None:
+          type: str = typer.Option(None, "--type", "-t", help="refuse to start unless the pool is of this type"),
+          warm_import: list[str] = typer.Option(None, "--warm-import", help=(
+              "a module the warm-start process imports once for all runs, e.g. pandas"
+              " (repeatable; adds to FLOWPOOL_WARM_IMPORTS)"))) -> None:
     """Start a worker for a work pool (a Celery worker consuming its queues in priority order)."""
     from workers.main import start_worker
 
-    raise typer.Exit(start_worker(get_settings(), pool, limit, name, work_queue, type))
+    settings = get_settings()
+    if warm_import:  # in the environment: the warm-start process reads it from there
+        os.environ["FLOWPOOL_WARM_IMPORTS"] = ",".join([*settings.warm_import_modules,
+                                                       *warm_import])
+        settings = reload_settings()
+    raise typer.Exit(start_worker(settings, pool, limit, name, work_queue, type))
 
 
 @app.command("ls")

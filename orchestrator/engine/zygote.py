@@ -15,13 +15,16 @@ threads may be asking). The child starts a session of its own, takes the run's e
 directory and output, and runs the engine exactly as `python -m orchestrator.engine` would.
 
 Messages are those of `warm_protocol`. The zygote imports what every run needs and nothing
-of the run's own code: each child is a copy of that clean state.
+of the run's own code: each child is a copy of that clean state. It also imports, once, the
+modules `FLOWPOOL_WARM_IMPORTS` names: libraries the worker's flows use, which a forked run
+then finds imported.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
 import gc
+import importlib
 import itertools
 import os
 import select
@@ -66,6 +69,24 @@ def preload() -> None:
     gc.collect()
     gc.freeze()  # a child's collections then leave these objects, and their pages, alone
     _preloaded = True
+
+
+def import_warm_modules() -> None:
+    """Import the modules FLOWPOOL_WARM_IMPORTS names. One that fails is left to the runs,
+    which import it themselves and report what is wrong with it."""
+    from config.settings import get_settings
+
+    names = get_settings().warm_import_modules
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001  (a module may raise anything at import)
+            print(f"{PROCESS_NAME}: could not import {name} ahead of the runs "
+                  f"({type(exc).__name__}: {exc}); each run imports it itself",
+                  file=sys.stderr, flush=True)
+    if names:
+        gc.collect()
+        gc.freeze()
 
 
 def serve(sock: socket.socket) -> None:
@@ -308,6 +329,7 @@ def run(sock: socket.socket) -> None:
     set_process_name(PROCESS_NAME)  # forked, it would show as its worker does
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which ends us
     preload()  # nothing to do if it was forked after one
+    import_warm_modules()  # here, not in the worker it may be forked from
     serve(sock)
 
 
