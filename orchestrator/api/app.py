@@ -89,4 +89,3 @@ async def _lifespan(app: FastAPI):
     yield
     if app.state.doorbell is not None:  # its thread would outlive the app
         app.state.doorbell.close()
-
