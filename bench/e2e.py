@@ -8,13 +8,15 @@ For process runs started warm (forked from the worker's zygote, the default) and
 - completed runs per minute for a burst of runs with one worker at each `--limits`;
 - PSS of the server, of the worker's process tree idle at --limit 4, and of one run's
   processes at their peak (and their private memory: what a run adds above the zygote);
+- RUNNING->COMPLETED of a flow importing a library (sqlalchemy.orm), forked warm with and
+  without `--warm-import`;
 
 and once: the round trip of a raw Celery no-op task on the same Redis, a bare `os.fork()` +
 exit, a warm start + exit of a run's process with the engine left out (what a run costs as a
 process), an API read, so the overhead reads against each part; the CPU time per run of the
-server and of the worker's tree during each burst; the cost of
-`import orchestrator` and of what a run's engine imports; with a container engine at
-DOCKER_HOST (`eval "$(.ci/container-engine.sh)"`), the latencies of a docker pool; and with
+server and of the worker's tree during each burst; the cost of `import orchestrator` and of
+what a run's engine imports; with a container engine at DOCKER_HOST
+(`eval "$(.ci/container-engine.sh)"`), the latencies of a docker pool; and with
 `--prefect-bench DIR` (the Prefect baseline scripts, whose venv must already exist under
 `--prefect-root`), Prefect's own figures from the same run: its worker unlimited (its default)
 and at `--prefect-limit`, so the rates compare at the same limit too.
@@ -23,7 +25,8 @@ The server listens on 127.0.0.1, except in the docker phase, whose containers re
 through the host's address.
 
     python bench/e2e.py [--sequential 200] [--burst 600] [--limits 1,2,4,8]
-        [--docker-sequential 20] [--prefect-bench DIR --prefect-root DIR --prefect-limit 4]
+        [--warm-import-runs 40] [--docker-sequential 20]
+        [--prefect-bench DIR --prefect-root DIR --prefect-limit 4]
 """
 from __future__ import annotations
 
@@ -59,6 +62,12 @@ def trivial(n: int = 0):
 @flow
 def hold(seconds: float = 1.0):
     time.sleep(seconds)
+
+
+@flow
+def uses_sqlalchemy(n: int = 0):
+    import sqlalchemy.orm  # noqa: F401  (a library that takes a while to import)
+    return n
 """
 STARTS = ("fork", "spawn")
 MEMORY_LIMIT = 4  # the idle worker tree is measured at this --limit
@@ -290,6 +299,25 @@ def start_path(stack: LocalStack, project: Path, start: str, args) -> dict:
     return figures
 
 
+def warm_import_latency(stack: LocalStack, project: Path, count: int) -> dict:
+    """A flow that imports a library (sqlalchemy.orm), forked warm, with the warm-start
+    process importing it ahead (`--warm-import`) and without: RUNNING->COMPLETED."""
+    pool = "bench-warm-import"
+    stack.cli("work-pool", "create", pool, "--type", "process", check=True)
+    stack.cli("deploy", "flows.py:uses_sqlalchemy", "--name", pool, "--pool", pool,
+              cwd=project, check=True)
+    figures = {}
+    with stack.client(retry_for_s=10) as api:
+        for label, extra in (("without", []), ("with", ["--warm-import", "sqlalchemy.orm"])):
+            worker = stack.start_worker(pool, "--limit", "1", *extra)
+            wait_idle_tree(worker.pid)
+            wait_final(api, api.create_flow_run(f"uses-sqlalchemy/{pool}", FlowRunCreate()).id)
+            latency = sequential_latency(api, f"uses-sqlalchemy/{pool}", count)
+            figures[f"{label}_warm_import_running_to_completed"] = latency["running_to_completed"]
+            stack.stop_worker(worker)
+    return figures
+
+
 def bare_fork_ms(count: int = 200) -> dict:
     """`os.fork()`, the child's immediate exit and its reaping, from this process."""
     samples = []
@@ -410,6 +438,9 @@ def main() -> None:
                         help="the --limit of the worker the sequential runs are measured with")
     parser.add_argument("--starts", default=",".join(STARTS), type=lambda text: text.split(","))
     parser.add_argument("--docker-sequential", type=int, default=20)
+    parser.add_argument("--warm-import-runs", type=int, default=40,
+                        help="sequential runs of a flow importing a library, with and without"
+                             " --warm-import (0 skips)")
     parser.add_argument("--prefect-bench", help="the directory of the Prefect baseline's run.sh")
     parser.add_argument("--prefect-root", help="its BENCH_ROOT, holding the Prefect venv")
     parser.add_argument("--prefect-runs", type=int, default=20)
@@ -430,6 +461,8 @@ def main() -> None:
             for start in args.starts:
                 paths[start] = start_path(stack, project, start, args)
                 print(json.dumps({start: paths[start]}), file=sys.stderr, flush=True)  # as it goes
+            if args.warm_import_runs:
+                paths["warm_imports"] = warm_import_latency(stack, project, args.warm_import_runs)
             server = {"server_idle_pss_mib": tree_pss_mib(stack.server.pid)}
             with stack.client(retry_for_s=10) as api:
                 parts = {**api_calls(api, f"trivial/bench-{args.starts[0]}"),
