@@ -12,15 +12,14 @@ from tests.test_store import RecordingPublisher, make_deployment, make_run
 
 
 def test_nothing_is_dispatched_while_the_broker_is_down(database, own_redis):
-    broker = own_redis
-    scheduler = Scheduler(database, RecordingPublisher(), Settings(), broker.url)
+    scheduler = Scheduler(database, RecordingPublisher(), Settings(), own_redis.url)
     run_id = make_run(database, make_deployment(database, pool="outage")).id
-    broker.stop()
+    own_redis.stop()
     held = scheduler.tick(utcnow())
     with database.connect() as conn:
         while_down = flow_runs.read_flow_run(conn, run_id).state_type
 
-    broker.start()
+    own_redis.start()
     record_worker_beat(scheduler.redis, WorkerBeat(name="w", pool="outage", limit=1))
     scheduler.tick(utcnow())
     with database.connect() as conn:

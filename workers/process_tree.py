@@ -184,7 +184,7 @@ def _reap_unwaited() -> None:
 def _zombie_children() -> set[int]:
     """This process's children that have exited and wait to be reaped."""
     me = os.getpid()
-    return {pid for pid, (ppid, state) in _process_table().items()
+    return {pid for pid, (ppid, state) in process_table().items()
             if ppid == me and state == "Z"}
 
 
@@ -197,22 +197,16 @@ class TreeProcesses(RunProcesses):
     def spawn(self, start: Callable[[], subprocess.Popen],
               start_joins: bool = False) -> subprocess.Popen:
         me = os.getpid()
-        self._before = {pid for pid, (ppid, _) in _process_table().items() if ppid == me}
+        self._before = {pid for pid, (ppid, _) in process_table().items() if ppid == me}
         return super().spawn(start)
 
     def pids(self) -> set[int]:
-        table = _process_table()
-        children: dict[int, list[int]] = {}
-        for pid, (ppid, _) in table.items():
-            children.setdefault(ppid, []).append(pid)
-        found: set[int] = set()
-        frontier = [pid for pid in children.get(os.getpid(), []) if pid not in self._before]
+        table = process_table()
+        me = os.getpid()
+        roots = [pid for pid, (ppid, _) in table.items() if ppid == me and pid not in self._before]
         if self.main_pid in table:  # a warm start's main process is the zygote's child
-            frontier.append(self.main_pid)
-        while frontier:
-            pid = frontier.pop()
-            found.add(pid)
-            frontier.extend(children.get(pid, []))
+            roots.append(self.main_pid)
+        found = descendants(table, roots)
         return {pid for pid in found if table[pid][1] != "Z"}  # a zombie is already dead
 
 
@@ -304,7 +298,7 @@ def _remove_leftovers(home: Path) -> None:
                 path.rmdir()
 
 
-def _process_table() -> dict[int, tuple[int, str]]:
+def process_table() -> dict[int, tuple[int, str]]:
     """pid -> (parent pid, state letter) of every process on the machine."""
     table = {}
     for entry in os.scandir("/proc"):
@@ -317,6 +311,20 @@ def _process_table() -> dict[int, tuple[int, str]]:
         fields = stat.rpartition(")")[2].split()  # after "pid (name)", which may hold spaces
         table[int(entry.name)] = (int(fields[1]), fields[0])
     return table
+
+
+def descendants(table: dict[int, tuple[int, str]], roots: list[int]) -> set[int]:
+    """`roots` and every process below them in `table` (a `process_table()`)."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found: set[int] = set()
+    frontier = list(roots)
+    while frontier:
+        pid = frontier.pop()
+        found.add(pid)
+        frontier.extend(children.get(pid, []))
+    return found
 
 
 def _send(pids: set[int], sig: int) -> None:

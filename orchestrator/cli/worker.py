@@ -10,6 +10,8 @@ from config.settings import get_settings, reload_settings
 from .common import client
 from .output import OUTPUT_OPTION, Output, show_table
 
+WARM_IMPORTS = "FLOWPOOL_WARM_IMPORTS"
+
 app = typer.Typer(help="Workers: execute the runs of one work pool.", no_args_is_help=True)
 
 
@@ -26,12 +28,11 @@ def start(pool: str = typer.Option(..., "--pool", "-p", help="the work pool to s
     """Start a worker for a work pool (a Celery worker consuming its queues in priority order)."""
     from workers.main import start_worker
 
-    settings = get_settings()
     if warm_import:  # in the environment: the warm-start process reads it from there
-        os.environ["FLOWPOOL_WARM_IMPORTS"] = ",".join([*settings.warm_import_modules,
-                                                       *warm_import])
-        settings = reload_settings()
-    raise typer.Exit(start_worker(settings, pool, limit, name, work_queue, type))
+        os.environ[WARM_IMPORTS] = ",".join(filter(None, [os.environ.get(WARM_IMPORTS),
+                                                          *warm_import]))
+        reload_settings()
+    raise typer.Exit(start_worker(get_settings(), pool, limit, name, work_queue, type))
 
 
 @app.command("ls")

@@ -4,6 +4,7 @@ that cannot be imported is reported and left to the runs; a name that is not a m
 stops the worker before it starts, naming the setting."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from config.settings import Settings
 from devstack import LocalStack, wait_for
 from orchestrator.states import FINAL_STATES, StateType
+from workers.process_tree import descendants, process_table
 
 LIBRARY = '''
 import os
@@ -66,32 +68,16 @@ def wstack(tmp_path_factory, request):
     stack.stop()
 
 
-def parent(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
-
-
 def warm_starts_ready(worker_pid: int) -> bool:
     """Every warm-start process of the worker serves: each has forked its spare (which it
     does once it has told the worker it is ready), so no run starts cold for want of one."""
-    names, parents = {}, {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                names[int(entry.name)] = (entry / "comm").read_text().strip()
-                parents[int(entry.name)] = parent(int(entry.name))
-            except (OSError, ValueError):
-                continue  # gone meanwhile
-
-    def under_worker(pid: int) -> bool:
-        while pid > 1:
-            if pid == worker_pid:
-                return True
-            pid = parents.get(pid, 0)
-        return False
-
-    zygotes = {pid for pid, name in names.items()
-               if name == "flowpool-zygote" and under_worker(pid)}
-    serving = {parents[pid] for pid, name in names.items() if name == "flowpool-spare"}
+    table = process_table()
+    names = {}
+    for pid in descendants(table, [worker_pid]):
+        with contextlib.suppress(OSError):  # gone meanwhile
+            names[pid] = Path(f"/proc/{pid}/comm").read_text().strip()
+    zygotes = {pid for pid, name in names.items() if name == "flowpool-zygote"}
+    serving = {table[pid][0] for pid, name in names.items() if name == "flowpool-spare"}
     return bool(zygotes) and zygotes <= serving
 
 
